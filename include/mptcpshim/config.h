@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mptcpshim configuration: parsing and matching.
+ *
+ * Pure code: no interposition, no global state, no I/O besides what the
+ * caller passes in. The library, the unit tests and the command-line tool
+ * all use these functions, so there is exactly one parser.
+ */
+#ifndef MPTCPSHIM_CONFIG_H
+#define MPTCPSHIM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define MS_ERRLEN 256
+
+enum ms_log_level {
+	MS_LOG_OFF = 0,
+	MS_LOG_ERROR,
+	MS_LOG_WARN,
+	MS_LOG_INFO,
+	MS_LOG_DEBUG,
+};
+
+/* One allowlist entry: a port range, optionally tied to one address. */
+struct ms_rule {
+	uint16_t lo, hi;
+	uint8_t family; /* 0: any address; AF_INET or AF_INET6 otherwise */
+	uint8_t addr[16];
+};
+
+enum ms_list_mode {
+	MS_LIST_UNSET = 0, /* not given anywhere */
+	MS_LIST_NONE,
+	MS_LIST_ALL,
+	MS_LIST_RULES,
+};
+
+struct ms_portlist {
+	enum ms_list_mode mode;
+	size_t n;
+	struct ms_rule *rules;
+};
+
+/* Where an effective setting came from, for messages and `check`. */
+enum ms_source {
+	MS_SRC_DEFAULT = 0,
+	MS_SRC_FILE,
+	MS_SRC_ENV,
+};
+
+struct ms_config {
+	struct ms_portlist ports;
+	enum ms_log_level log;
+	bool strict;
+	enum ms_source ports_src, log_src, strict_src;
+	/* The configuration was invalid: convert nothing. */
+	bool broken;
+};
+
+/* Value parsers. On failure they return false and write a one-line
+ * message naming the offending text into err (MS_ERRLEN bytes). */
+bool ms_parse_ports(const char *s, struct ms_portlist *out, char *err);
+bool ms_parse_log(const char *s, enum ms_log_level *out, char *err);
+bool ms_parse_bool(const char *s, bool *out, char *err);
+
+/* Applies "key = value" lines of a configuration file to cfg (marking the
+ * keys as coming from the file). name is used in messages. */
+bool ms_parse_file(const char *text, size_t len, const char *name,
+		   struct ms_config *cfg, char *err);
+
+/* Environment overrides, each may be NULL (not set). */
+struct ms_env {
+	const char *ports;
+	const char *log;
+	const char *strict;
+};
+bool ms_apply_env(const struct ms_env *env, struct ms_config *cfg,
+		  char *err);
+
+void ms_config_init(struct ms_config *cfg);
+void ms_config_free(struct ms_config *cfg);
+void ms_portlist_free(struct ms_portlist *pl);
+
+/* Does a bind to this address belong to the allowlist? Port 0 never does.
+ * An unset list means every port (the documented default). */
+bool ms_portlist_match(const struct ms_portlist *pl,
+		       const struct sockaddr *sa, socklen_t len);
+
+/* Would a socket bound anywhere ever be converted? Used so that socket()
+ * does no tracking at all with `none`. */
+bool ms_portlist_may_match(const struct ms_portlist *pl);
+
+const char *ms_log_level_name(enum ms_log_level l);
+const char *ms_source_name(enum ms_source s);
+
+/* Writes the list back in the configuration syntax ("all", "none",
+ * "443,8000-8099,[2001:db8::1]:443"). Returns false if it did not fit. */
+bool ms_portlist_format(const struct ms_portlist *pl, char *buf, size_t len);
+
+/* The fallback decision: does this errno from socket(..., IPPROTO_MPTCP)
+ * mean "no MPTCP here" (as opposed to a resource shortage)? Both lead to a
+ * fallback; the distinction is for the message. */
+bool ms_errno_means_no_mptcp(int e);
+
+#endif

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Turning an unbound TCP socket into an MPTCP socket on the same fd.
+ *
+ * The new socket is built completely on a spare fd (options replayed in the
+ * order the program set them, file status flags copied) and only then put
+ * in place with dup3(), which closes the TCP socket and keeps the fd's
+ * close-on-exec state. Any failure before dup3() leaves the program's
+ * socket exactly as it was.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+/* Is fd still what socket() gave the program: a TCP socket, unbound and
+ * unconnected? (The slot may be stale: close() is not interposed.) */
+static bool still_fresh(int fd, int domain)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(int);
+	int proto = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
+	    proto != IPPROTO_TCP)
+		return false;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    ss.ss_family != domain)
+		return false;
+	/* listen() or connect() would have bound an ephemeral port. */
+	if (domain == AF_INET)
+		return ((struct sockaddr_in *)&ss)->sin_port == 0;
+	return ((struct sockaddr_in6 *)&ss)->sin6_port == 0;
+}
+
+static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
+{
+	f->stage = stage;
+	f->err = err;
+	return false;
+}
+
+bool ms_convert(int fd, ms_slot v, struct ms_failure *f)
+{
+	const struct ms_fdrec *rec =
+		v > MS_SLOT_MAXTAG ? (const struct ms_fdrec *)v : NULL;
+	int domain = ms_slot_domain(v);
+	int fl, fdflags, nfd;
+
+	if (v == MS_SLOT_NOMEM)
+		return fail(f, MS_STAGE_UNCOPY, ENOMEM);
+	if (rec && rec->why != MS_COPY_OK) {
+		f->level = rec->bad_level;
+		f->name = rec->bad_name;
+		f->why = rec->why;
+		return fail(f, MS_STAGE_UNCOPY,
+			    rec->why == MS_COPY_NOMEM ? ENOMEM : EOPNOTSUPP);
+	}
+	if (!still_fresh(fd, domain))
+		return fail(f, MS_STAGE_NOTFRESH, EINVAL);
+	fl = fcntl(fd, F_GETFL);
+	fdflags = fcntl(fd, F_GETFD);
+	if (fl < 0 || fdflags < 0)
+		return fail(f, MS_STAGE_FLAGS, errno);
+
+	nfd = ms_real.socket(domain, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
+	if (nfd < 0)
+		return fail(f, MS_STAGE_CREATE, errno);
+	for (const struct ms_opt *o = rec ? rec->head : NULL; o; o = o->next) {
+		if (ms_real.setsockopt(nfd, o->level, o->name, o->val,
+				       o->len) != 0) {
+			f->level = o->level;
+			f->name = o->name;
+			fail(f, MS_STAGE_OPTION, errno);
+			close(nfd);
+			return false;
+		}
+	}
+	/* O_NONBLOCK (nginx sets it with ioctl(FIONBIO)), O_ASYNC, ... */
+	if (fcntl(nfd, F_SETFL, fl) != 0) {
+		fail(f, MS_STAGE_FLAGS, errno);
+		close(nfd);
+		return false;
+	}
+	if (dup3(nfd, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+		fail(f, MS_STAGE_REPLACE, errno);
+		close(nfd);
+		return false;
+	}
+	close(nfd);
+	return true;
+}
+
+void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
+{
+	switch (f->stage) {
+	case MS_STAGE_CREATE:
+		ms_msg_str(m, ms_errno_means_no_mptcp(f->err)
+				      ? "the kernel refused an MPTCP socket: "
+				      : "no MPTCP socket could be created: ");
+		ms_msg_errno(m, f->err);
+		if (f->err == ENOPROTOOPT)
+			ms_msg_str(m, "; is net.mptcp.enabled 0?");
+		return;
+	case MS_STAGE_OPTION:
+		ms_msg_str(m, "the MPTCP socket refused ");
+		ms_msg_opt(m, f->level, f->name);
+		ms_msg_str(m, " that the program set: ");
+		ms_msg_errno(m, f->err);
+		return;
+	case MS_STAGE_UNCOPY:
+		if (f->err == ENOMEM && f->why != MS_COPY_POINTER) {
+			ms_msg_str(m, "out of memory recording socket options");
+			return;
+		}
+		ms_msg_opt(m, f->level, f->name);
+		ms_msg_str(m, f->why == MS_COPY_POINTER
+				      ? " refers to memory or an fd and cannot "
+					"be copied to a new socket"
+				  : f->why == MS_COPY_TOO_BIG
+				      ? " has a value too large to copy"
+				      : ": the program set too many options to "
+					"copy");
+		return;
+	case MS_STAGE_FLAGS:
+		ms_msg_str(m, "reading or copying the fd's flags failed: ");
+		ms_msg_errno(m, f->err);
+		return;
+	case MS_STAGE_REPLACE:
+		ms_msg_str(m, "dup3() onto the fd failed: ");
+		ms_msg_errno(m, f->err);
+		return;
+	case MS_STAGE_NOTFRESH:
+		ms_msg_str(m, "the fd is no longer an unbound TCP socket");
+		return;
+	}
+}

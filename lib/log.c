@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Messages, built in a stack buffer and written with one write(2): no
+ * malloc, no stdio, so they are safe in a forked child or a signal handler.
+ */
+#include "internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+enum ms_log_level ms_log_level = MS_LOG_INFO;
+
+void ms_msg_str(struct ms_msg *m, const char *s)
+{
+	size_t room = sizeof(m->buf) - 1 - m->n; /* keep one byte for '\n' */
+	size_t len = strlen(s);
+
+	if (len > room)
+		len = room;
+	memcpy(m->buf + m->n, s, len);
+	m->n += len;
+}
+
+void ms_msg_uint(struct ms_msg *m, unsigned long v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp) - 1;
+
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && i > 0);
+	ms_msg_str(m, tmp + i);
+}
+
+void ms_msg_begin(struct ms_msg *m, enum ms_log_level l)
+{
+	m->n = 0;
+	ms_msg_str(m, "mptcpshim[");
+	ms_msg_uint(m, (unsigned long)getpid());
+	ms_msg_str(m, "]: ");
+	ms_msg_str(m, ms_log_level_name(l));
+	ms_msg_str(m, ": ");
+}
+
+void ms_msg_addr(struct ms_msg *m, const struct sockaddr *sa, socklen_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (sa && sa->sa_family == AF_INET &&
+	    len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		ms_msg_str(m, a);
+		ms_msg_str(m, ":");
+		ms_msg_uint(m, ntohs(sin->sin_port));
+	} else if (sa && sa->sa_family == AF_INET6 &&
+		   len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
+		ms_msg_str(m, "[");
+		ms_msg_str(m, a);
+		ms_msg_str(m, "]:");
+		ms_msg_uint(m, ntohs(sin6->sin6_port));
+	} else {
+		ms_msg_str(m, "(unknown address)");
+	}
+}
+
+void ms_msg_errno(struct ms_msg *m, int e)
+{
+	const char *desc = strerrordesc_np(e);
+	const char *name = strerrorname_np(e);
+
+	ms_msg_str(m, desc ? desc : "unknown error");
+	ms_msg_str(m, " (");
+	if (name) {
+		ms_msg_str(m, name);
+	} else {
+		ms_msg_str(m, "errno ");
+		ms_msg_uint(m, (unsigned long)e);
+	}
+	ms_msg_str(m, ")");
+}
+
+void ms_msg_opt(struct ms_msg *m, int level, int name)
+{
+	const char *s = ms_opt_name(level, name);
+
+	if (s) {
+		ms_msg_str(m, s);
+		return;
+	}
+	ms_msg_str(m, "option ");
+	ms_msg_uint(m, (unsigned long)name);
+	ms_msg_str(m, " at level ");
+	ms_msg_uint(m, (unsigned long)level);
+}
+
+void ms_msg_end(struct ms_msg *m)
+{
+	int saved = errno;
+	size_t off = 0;
+
+	m->buf[m->n++] = '\n';
+	while (off < m->n) {
+		ssize_t w = write(STDERR_FILENO, m->buf + off, m->n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	errno = saved;
+}

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The interposition layer: the only exported symbols of libmptcpshim.
+ *
+ * Each exported function calls the real one and, only for sockets that can
+ * still become MPTCP listeners, does a little bookkeeping. Settings are
+ * read once, when the library is loaded (or earlier, on the first
+ * interposed call if another library's constructor makes one): nginx
+ * replaces its workers' environment, so a later getenv() would find
+ * nothing.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef MS_SYSCONFDIR
+#define MS_SYSCONFDIR "/etc"
+#endif
+#define MS_DEFAULT_CONFIG MS_SYSCONFDIR "/mptcpshim.conf"
+#define MS_CONFIG_MAX (64 * 1024)
+
+#define MS_EXPORT __attribute__((visibility("default")))
+
+struct ms_real ms_real;
+
+static struct ms_config cfg;
+/* socket() records candidates only when some bind could convert. */
+static bool track_on;
+static atomic_bool ready;
+static atomic_bool ctor_started;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void die_missing(const char *sym)
+{
+	struct ms_msg m;
+
+	ms_msg_begin(&m, MS_LOG_ERROR);
+	ms_msg_str(&m, "cannot find the real ");
+	ms_msg_str(&m, sym);
+	ms_msg_str(&m, "() in the libraries loaded after libmptcpshim");
+	ms_msg_end(&m);
+	abort();
+}
+
+static void *resolve(const char *sym, void *self)
+{
+	void *p = dlsym(RTLD_NEXT, sym);
+
+	/* Finding ourselves again would recurse forever. */
+	if (!p || p == self)
+		die_missing(sym);
+	return p;
+}
+
+static void log_error_line(const char *text, const char *tail)
+{
+	struct ms_msg m;
+
+	if (!ms_log_on(MS_LOG_ERROR))
+		return;
+	ms_msg_begin(&m, MS_LOG_ERROR);
+	ms_msg_str(&m, text);
+	ms_msg_str(&m, tail);
+	ms_msg_end(&m);
+}
+
+/* Reads the configuration file. Returns false (with err) on an error;
+ * a missing default file is not one. */
+static bool load_file(const char *path, bool explicit, char *err)
+{
+	char *buf;
+	struct stat st;
+	ssize_t n = 0;
+	size_t got = 0;
+	bool ok;
+	int fd;
+
+	if (strcmp(path, "/dev/null") == 0)
+		return true; /* the usual way to say "no file" */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT && !explicit)
+			return true;
+		snprintf(err, MS_ERRLEN, "cannot open configuration file %s: %s",
+			 path, strerror(e));
+		return false;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, MS_ERRLEN,
+			 "configuration file %s: not a regular file", path);
+		close(fd);
+		return false;
+	}
+	if (st.st_size > MS_CONFIG_MAX) {
+		snprintf(err, MS_ERRLEN,
+			 "configuration file %s: larger than %d bytes", path,
+			 MS_CONFIG_MAX);
+		close(fd);
+		return false;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(err, MS_ERRLEN, "configuration file %s: out of memory",
+			 path);
+		close(fd);
+		return false;
+	}
+	for (;;) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (n < 0) {
+		snprintf(err, MS_ERRLEN, "cannot read configuration file %s: %s",
+			 path, strerror(errno));
+		free(buf);
+		return false;
+	}
+	ok = ms_parse_file(buf, got, path, &cfg, err);
+	free(buf);
+	return ok;
+}
+
+static void on_fork_prepare(void)
+{
+	pthread_mutex_lock(&ms_lock);
+}
+
+static void on_fork_parent(void)
+{
+	pthread_mutex_unlock(&ms_lock);
+}
+
+static void ms_init(void)
+{
+	char err[MS_ERRLEN] = "";
+	struct ms_env env;
+	const char *path;
+	bool ok;
+
+	ms_real.socket = resolve("socket", (void *)socket);
+	ms_real.bind = resolve("bind", (void *)bind);
+	ms_real.setsockopt = resolve("setsockopt", (void *)setsockopt);
+	ms_real.connect = resolve("connect", (void *)connect);
+
+	ms_config_init(&cfg);
+	/* secure_getenv: a setuid program reads only the system file. */
+	path = secure_getenv("MPTCPSHIM_CONFIG");
+	ok = load_file(path ? path : MS_DEFAULT_CONFIG, path != NULL, err);
+	env.ports = secure_getenv("MPTCPSHIM_PORTS");
+	env.log = secure_getenv("MPTCPSHIM_LOG");
+	env.strict = secure_getenv("MPTCPSHIM_STRICT");
+	/* Both sources are read to the end, so that a valid strict or log
+	 * setting counts even next to a broken one; err keeps the first
+	 * error. */
+	if (ok) {
+		ok = ms_apply_env(&env, &cfg, err);
+	} else {
+		char ignored[MS_ERRLEN];
+
+		ms_apply_env(&env, &cfg, ignored);
+	}
+	ms_log_level = cfg.log;
+	if (!ok) {
+		cfg.broken = true;
+		if (cfg.strict) {
+			/* Not even "off" hides the reason we stop. */
+			ms_log_level = MS_LOG_ERROR;
+			log_error_line(err, "; stopping (strict mode)");
+			_exit(1);
+		}
+		log_error_line(err, "; converting nothing");
+	}
+	track_on = !cfg.broken && ms_portlist_may_match(&cfg.ports);
+	pthread_atfork(on_fork_prepare, on_fork_parent, ms_track_atfork_child);
+
+	if (ms_log_on(MS_LOG_DEBUG)) {
+		struct ms_msg m;
+		char list[256];
+
+		if (!ms_portlist_format(&cfg.ports, list, sizeof(list)))
+			strcpy(list, "(long list)");
+		ms_msg_begin(&m, MS_LOG_DEBUG);
+		ms_msg_str(&m, "loaded; ports=");
+		ms_msg_str(&m, cfg.broken ? "none (configuration error)"
+			       : cfg.ports.mode == MS_LIST_UNSET ? "all (default)"
+								 : list);
+		ms_msg_str(&m, cfg.strict ? " strict=1" : " strict=0");
+		if (!atomic_load(&ctor_started))
+			ms_msg_str(&m, "; initialised by an interposed call "
+				       "before the library's constructor");
+		ms_msg_end(&m);
+	}
+	atomic_store_explicit(&ready, true, memory_order_release);
+}
+
+static inline void ensure_init(void)
+{
+	if (MS_UNLIKELY(!atomic_load_explicit(&ready, memory_order_acquire))) {
+		int saved = errno;
+
+		pthread_once(&once, ms_init);
+		errno = saved;
+	}
+}
+
+__attribute__((constructor)) static void ms_ctor(void)
+{
+	atomic_store(&ctor_started, true);
+	ensure_init();
+}
+
+/* ---- warnings once per address ---- */
+
+struct warned {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+};
+#define MS_WARNED_MAX 256
+static struct warned warned[MS_WARNED_MAX];
+static unsigned nwarned;
+
+/* True the first time an address is seen (or when the memory is full). */
+static bool first_time_for(const struct sockaddr *sa)
+{
+	struct warned w = {.family = (uint8_t)sa->sa_family};
+	bool first = true;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		memcpy(w.addr, &sin->sin_addr, 4);
+		w.port = sin->sin_port;
+	} else {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		memcpy(w.addr, &sin6->sin6_addr, 16);
+		w.port = sin6->sin6_port;
+	}
+	pthread_mutex_lock(&ms_lock);
+	for (unsigned i = 0; i < nwarned; i++) {
+		if (memcmp(&warned[i], &w, sizeof(w)) == 0) {
+			first = false;
+			break;
+		}
+	}
+	if (first && nwarned < MS_WARNED_MAX)
+		warned[nwarned++] = w;
+	pthread_mutex_unlock(&ms_lock);
+	return first;
+}
+
+/* bind() of a socket that socket() recorded as a candidate. */
+static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
+			  ms_slot v)
+{
+	struct ms_failure f = {0};
+	int saved = errno;
+	struct ms_msg m;
+	int rc;
+
+	if (sa == NULL || len < (socklen_t)sizeof(sa_family_t) ||
+	    (int)sa->sa_family != ms_slot_domain(v) ||
+	    !ms_portlist_match(&cfg.ports, sa, len)) {
+		rc = ms_real.bind(fd, sa, len);
+		if (rc == 0) {
+			ms_slot_free(v);
+			if (ms_log_on(MS_LOG_DEBUG)) {
+				ms_msg_begin(&m, MS_LOG_DEBUG);
+				ms_msg_addr(&m, sa, len);
+				ms_msg_str(&m, ": not listed, stays TCP");
+				ms_msg_end(&m);
+			}
+		} else {
+			/* Still unbound: a later bind() may be to a listed
+			 * port. */
+			saved = errno;
+			ms_track_put_back(fd, v);
+			errno = saved;
+		}
+		return rc;
+	}
+
+	if (ms_convert(fd, v, &f)) {
+		ms_slot_free(v);
+		if (ms_log_on(MS_LOG_INFO)) {
+			ms_msg_begin(&m, MS_LOG_INFO);
+			ms_msg_addr(&m, sa, len);
+			ms_msg_str(&m, ": socket converted to MPTCP (fd ");
+			ms_msg_uint(&m, (unsigned long)fd);
+			ms_msg_str(&m, ")");
+			ms_msg_end(&m);
+		}
+		errno = saved;
+		return ms_real.bind(fd, sa, len);
+	}
+	ms_slot_free(v);
+	if (f.stage == MS_STAGE_NOTFRESH) {
+		/* A stale record: this fd is not a socket we saw created. */
+		errno = saved;
+		return ms_real.bind(fd, sa, len);
+	}
+	if (cfg.strict) {
+		if (ms_log_on(MS_LOG_ERROR) && first_time_for(sa)) {
+			ms_msg_begin(&m, MS_LOG_ERROR);
+			ms_msg_addr(&m, sa, len);
+			ms_msg_str(&m, ": bind() fails (strict mode): ");
+			ms_msg_failure(&m, &f);
+			ms_msg_end(&m);
+		}
+		errno = f.err;
+		return -1;
+	}
+	if (ms_log_on(MS_LOG_WARN) && first_time_for(sa)) {
+		ms_msg_begin(&m, MS_LOG_WARN);
+		ms_msg_addr(&m, sa, len);
+		ms_msg_str(&m, ": staying TCP: ");
+		ms_msg_failure(&m, &f);
+		ms_msg_end(&m);
+	}
+	errno = saved;
+	return ms_real.bind(fd, sa, len);
+}
+
+/* ---- the exported functions ---- */
+
+static inline bool is_candidate(int domain, int type, int protocol)
+{
+	return (domain == AF_INET || domain == AF_INET6) &&
+	       (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM &&
+	       (protocol == 0 || protocol == IPPROTO_TCP);
+}
+
+MS_EXPORT int socket(int domain, int type, int protocol)
+{
+	int fd;
+
+	ensure_init();
+	fd = ms_real.socket(domain, type, protocol);
+	if (fd >= 0 && track_on) {
+		int saved = errno;
+
+		if (is_candidate(domain, type, protocol))
+			ms_track_socket(fd, domain);
+		else
+			ms_untrack(fd); /* in case of a stale slot */
+		errno = saved;
+	}
+	return fd;
+}
+
+MS_EXPORT int setsockopt(int fd, int level, int name, const void *val,
+			 socklen_t len)
+{
+	int rc;
+
+	ensure_init();
+	rc = ms_real.setsockopt(fd, level, name, val, len);
+	if (rc == 0 && track_on && ms_is_tracked(fd)) {
+		int saved = errno;
+
+		ms_track_setsockopt(fd, level, name, val, len);
+		errno = saved;
+	}
+	return rc;
+}
+
+MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	ms_slot v;
+
+	ensure_init();
+	if (!track_on || !ms_is_tracked(fd))
+		return ms_real.bind(fd, sa, len);
+	v = ms_track_take(fd);
+	if (v == 0)
+		return ms_real.bind(fd, sa, len);
+	return bind_candidate(fd, sa, len, v);
+}
+
+MS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	ensure_init();
+	/* An outbound socket: never a listener candidate again. */
+	if (track_on && ms_is_tracked(fd)) {
+		int saved = errno;
+
+		ms_untrack(fd);
+		errno = saved;
+	}
+	return ms_real.connect(fd, sa, len);
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shimprobe: a small socket program for the tests and the demo.
+ *
+ *   shimprobe listen [--opt NAME=VAL]... [--serve N] [--exec] ADDR PORT
+ *       socket(0), options, bind, listen; prints "fd=N proto=P" where P is
+ *       the kernel's SO_PROTOCOL (262 = MPTCP); with --serve answers N
+ *       connections with "proto=P\n" (the accepted socket's protocol);
+ *       with --exec, re-executes itself on the listener (fork + execve
+ *       without FD_CLOEXEC, as nginx's binary upgrade does).
+ *   shimprobe connect [--tcp|--mptcp] [--send TEXT] [--read] ADDR PORT
+ *       connects, prints "proto=P is_mptcp=M" from the client side
+ *       (TCP_IS_MPTCP), sends TEXT and prints the first reply line.
+ *   shimprobe inherited FD [--serve N]
+ *       prints the protocol of an inherited listener and serves on it.
+ *   shimprobe udp ADDR PORT
+ *       binds a UDP socket and prints its protocol.
+ *
+ * Exit status: 0 success, 1 a socket call failed (errno printed), 2 usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef TCP_IS_MPTCP
+#define TCP_IS_MPTCP 43
+#endif
+
+static int die(const char *what)
+{
+	fprintf(stderr, "shimprobe: %s: %s (%s)\n", what, strerror(errno),
+		strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+	return 1;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: shimprobe listen|connect|inherited|udp ... "
+			"(see the source)\n");
+	return 2;
+}
+
+static int parse_addr(const char *a, const char *p,
+		      struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	int port = atoi(p);
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return AF_INET6;
+	}
+	fprintf(stderr, "shimprobe: bad address %s\n", a);
+	return -1;
+}
+
+static int proto_of(int fd)
+{
+	int v = -1;
+	socklen_t l = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &l) != 0)
+		return -1;
+	return v;
+}
+
+struct optname {
+	const char *name;
+	int level, opt;
+};
+static const struct optname opts[] = {
+	{"reuseaddr", SOL_SOCKET, SO_REUSEADDR},
+	{"reuseport", SOL_SOCKET, SO_REUSEPORT},
+	{"keepalive", SOL_SOCKET, SO_KEEPALIVE},
+	{"rcvbuf", SOL_SOCKET, SO_RCVBUF},
+	{"v6only", IPPROTO_IPV6, IPV6_V6ONLY},
+	{"nodelay", IPPROTO_TCP, TCP_NODELAY},
+	{"user_timeout", IPPROTO_TCP, TCP_USER_TIMEOUT},
+	{"quickack", IPPROTO_TCP, TCP_QUICKACK},
+	{"defer_accept", IPPROTO_TCP, TCP_DEFER_ACCEPT},
+};
+
+static int set_named(int fd, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	int val;
+
+	if (!eq)
+		return usage();
+	val = atoi(eq + 1);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (strncmp(spec, opts[i].name, (size_t)(eq - spec)) == 0 &&
+		    opts[i].name[eq - spec] == '\0') {
+			if (setsockopt(fd, opts[i].level, opts[i].opt, &val,
+				       sizeof(val)) != 0)
+				return die(spec);
+			return 0;
+		}
+	}
+	fprintf(stderr, "shimprobe: unknown option %s\n", spec);
+	return 2;
+}
+
+static int serve(int lfd, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char reply[32];
+		int c = accept(lfd, NULL, NULL);
+
+		if (c < 0)
+			return die("accept");
+		snprintf(reply, sizeof(reply), "proto=%d\n", proto_of(c));
+		if (write(c, reply, strlen(reply)) < 0)
+			return die("write");
+		close(c);
+	}
+	return 0;
+}
+
+static int cmd_listen(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, family, nserve = 0, rc, exec_self = 0;
+	int first = 0;
+
+	/* options are applied in order after socket(), so parse twice */
+	while (first < argc && strncmp(argv[first], "--", 2) == 0)
+		first += strcmp(argv[first], "--exec") == 0 ? 1 : 2;
+	if (argc - first != 2)
+		return usage();
+	family = parse_addr(argv[first], argv[first + 1], &ss, &len);
+	if (family < 0)
+		return 2;
+	fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return die("socket");
+	for (int i = 0; i < first; i++) {
+		if (strcmp(argv[i], "--exec") == 0) {
+			exec_self = 1;
+		} else if (strcmp(argv[i], "--opt") == 0) {
+			rc = set_named(fd, argv[++i]);
+			if (rc)
+				return rc;
+		} else if (strcmp(argv[i], "--serve") == 0) {
+			nserve = atoi(argv[++i]);
+		} else {
+			return usage();
+		}
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+		return die("bind");
+	if (listen(fd, 16) != 0)
+		return die("listen");
+	printf("fd=%d proto=%d\n", fd, proto_of(fd));
+	fflush(stdout);
+	if (exec_self) {
+		char fdstr[16], nstr[16];
+
+		snprintf(fdstr, sizeof(fdstr), "%d", fd);
+		snprintf(nstr, sizeof(nstr), "%d", nserve);
+		execl("/proc/self/exe", "shimprobe", "inherited", fdstr,
+		      "--serve", nstr, (char *)NULL);
+		return die("execl");
+	}
+	return serve(fd, nserve);
+}
+
+static int cmd_inherited(int argc, char **argv)
+{
+	int fd, n = 0;
+
+	if (argc != 1 && argc != 3)
+		return usage();
+	fd = atoi(argv[0]);
+	if (argc == 3)
+		n = atoi(argv[2]);
+	printf("inherited fd=%d proto=%d\n", fd, proto_of(fd));
+	fflush(stdout);
+	return serve(fd, n);
+}
+
+static int cmd_connect(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len, l;
+	const char *send = NULL;
+	int proto = IPPROTO_MPTCP, fd, family, is_mptcp = -1, do_read = 0;
+	int i;
+
+	for (i = 0; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--tcp") == 0)
+			proto = 0;
+		else if (strcmp(argv[i], "--mptcp") == 0)
+			proto = IPPROTO_MPTCP;
+		else if (strcmp(argv[i], "--read") == 0)
+			do_read = 1;
+		else if (strcmp(argv[i], "--send") == 0 && i + 1 < argc)
+			send = argv[++i];
+		else
+			return usage();
+	}
+	if (argc - i != 2)
+		return usage();
+	family = parse_addr(argv[i], argv[i + 1], &ss, &len);
+	if (family < 0)
+		return 2;
+	fd = socket(family, SOCK_STREAM, proto);
+	if (fd < 0)
+		return die("socket");
+	if (connect(fd, (struct sockaddr *)&ss, len) != 0)
+		return die("connect");
+	l = sizeof(is_mptcp);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_IS_MPTCP, &is_mptcp, &l) != 0)
+		is_mptcp = -1;
+	printf("proto=%d is_mptcp=%d\n", proto_of(fd), is_mptcp);
+	if (send && write(fd, send, strlen(send)) < 0)
+		return die("write");
+	if (do_read) {
+		char buf[512];
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n = 0;
+
+		if (poll(&p, 1, 5000) == 1)
+			n = read(fd, buf, sizeof(buf) - 1);
+		if (n < 0)
+			return die("read");
+		buf[n] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
+		printf("reply=%s\n", buf);
+	}
+	close(fd);
+	return 0;
+}
+
+static int cmd_udp(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, family;
+
+	if (argc != 2)
+		return usage();
+	family = parse_addr(argv[0], argv[1], &ss, &len);
+	if (family < 0)
+		return 2;
+	fd = socket(family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return die("socket");
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+		return die("bind");
+	printf("fd=%d proto=%d\n", fd, proto_of(fd));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "listen") == 0)
+		return cmd_listen(argc - 2, argv + 2);
+	if (strcmp(argv[1], "connect") == 0)
+		return cmd_connect(argc - 2, argv + 2);
+	if (strcmp(argv[1], "inherited") == 0)
+		return cmd_inherited(argc - 2, argv + 2);
+	if (strcmp(argv[1], "udp") == 0)
+		return cmd_udp(argc - 2, argv + 2);
+	return usage();
+}
