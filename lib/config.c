@@ -86,7 +86,8 @@ static bool parse_range(const char *s, struct ms_rule *r, const char *entry,
 		return false;
 	}
 	if (r->lo > r->hi) {
-		seterr(err, "invalid entry \"%s\": range start is above its end",
+		seterr(err,
+		       "invalid entry \"%s\": range start is above its end",
 		       entry);
 		return false;
 	}
@@ -232,8 +233,9 @@ fail:
 }
 
 static const char *const level_names[] = {
-	[MS_LOG_OFF] = "off",	[MS_LOG_ERROR] = "error", [MS_LOG_WARN] = "warn",
-	[MS_LOG_INFO] = "info", [MS_LOG_DEBUG] = "debug",
+	[MS_LOG_OFF] = "off",	  [MS_LOG_ERROR] = "error",
+	[MS_LOG_WARN] = "warn",	  [MS_LOG_INFO] = "info",
+	[MS_LOG_DEBUG] = "debug",
 };
 
 const char *ms_log_level_name(enum ms_log_level l)
@@ -305,9 +307,8 @@ void ms_config_free(struct ms_config *cfg)
 }
 
 /* Parses one value into cfg; prefix names where it came from. */
-static bool apply_key(struct ms_config *cfg, const char *key,
-		      const char *value, enum ms_source src,
-		      const char *prefix, char *err)
+static bool apply_key(struct ms_config *cfg, const char *key, const char *value,
+		      enum ms_source src, const char *prefix, char *err)
 {
 	char sub[MS_ERRLEN];
 	bool ok;
@@ -380,8 +381,8 @@ bool ms_parse_file(const char *text, size_t len, const char *name,
 		trim_copy(line, (size_t)(eq - line), key, sizeof(key));
 		trim_copy(eq + 1, llen - (size_t)(eq + 1 - line), value,
 			  sizeof(value));
-		bit = strcmp(key, "ports") == 0	  ? 1u
-		      : strcmp(key, "log") == 0	  ? 2u
+		bit = strcmp(key, "ports") == 0	   ? 1u
+		      : strcmp(key, "log") == 0	   ? 2u
 		      : strcmp(key, "strict") == 0 ? 4u
 						   : 0u;
 		if (bit & seen) {
@@ -391,7 +392,7 @@ bool ms_parse_file(const char *text, size_t len, const char *name,
 		seen |= bit;
 		if (apply_key(cfg, key, value, MS_SRC_FILE, prefix, e))
 			continue;
-bad:
+	bad:
 		if (ok)
 			memcpy(err, e, MS_ERRLEN);
 		ok = false;
@@ -419,8 +420,8 @@ bool ms_apply_env(const struct ms_env *env, struct ms_config *cfg, char *err)
 	return ok;
 }
 
-static bool rule_match(const struct ms_rule *r, int family,
-		       const uint8_t *addr, uint16_t port)
+static bool rule_match(const struct ms_rule *r, int family, const uint8_t *addr,
+		       uint16_t port)
 {
 	if (port < r->lo || port > r->hi)
 		return false;

@@ -120,7 +120,7 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 		ms_msg_str(m, f->why == MS_COPY_POINTER
 				      ? " refers to memory or an fd and cannot "
 					"be copied to a new socket"
-				  : f->why == MS_COPY_TOO_BIG
+			      : f->why == MS_COPY_TOO_BIG
 				      ? " has a value too large to copy"
 				      : ": the program set too many options to "
 					"copy");

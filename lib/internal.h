@@ -16,7 +16,7 @@
 #define IPPROTO_MPTCP 262
 #endif
 
-#define MS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MS_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* The functions we interpose, as found in the next object (libc). */
@@ -79,14 +79,14 @@ struct ms_fdrec {
 /* A slot is 0 (not tracked), a small tag (tracked, nothing recorded yet)
  * or a pointer to a struct ms_fdrec. */
 typedef uintptr_t ms_slot;
-#define MS_SLOT_INET ((ms_slot)1)
-#define MS_SLOT_INET6 ((ms_slot)2)
-#define MS_SLOT_NOMEM ((ms_slot)3)
+#define MS_SLOT_INET   ((ms_slot)1)
+#define MS_SLOT_INET6  ((ms_slot)2)
+#define MS_SLOT_NOMEM  ((ms_slot)3)
 #define MS_SLOT_MAXTAG ((ms_slot)3)
 
 #define MS_CHUNK_SHIFT 12
 #define MS_CHUNK_SLOTS (1u << MS_CHUNK_SHIFT)
-#define MS_NCHUNKS ((1u << (31 - MS_CHUNK_SHIFT)))
+#define MS_NCHUNKS     ((1u << (31 - MS_CHUNK_SHIFT)))
 extern _Atomic(_Atomic ms_slot *) ms_chunks[MS_NCHUNKS];
 
 static inline _Atomic ms_slot *ms_slot_of(int fd)

@@ -24,7 +24,7 @@
 #define MS_SYSCONFDIR "/etc"
 #endif
 #define MS_DEFAULT_CONFIG MS_SYSCONFDIR "/mptcpshim.conf"
-#define MS_CONFIG_MAX (64 * 1024)
+#define MS_CONFIG_MAX	  (64 * 1024)
 
 #define MS_EXPORT __attribute__((visibility("default")))
 
@@ -90,8 +90,9 @@ static bool load_file(const char *path, bool explicit, char *err)
 
 		if (e == ENOENT && !explicit)
 			return true;
-		snprintf(err, MS_ERRLEN, "cannot open configuration file %s: %s",
-			 path, strerror(e));
+		snprintf(err, MS_ERRLEN,
+			 "cannot open configuration file %s: %s", path,
+			 strerror(e));
 		return false;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -124,8 +125,9 @@ static bool load_file(const char *path, bool explicit, char *err)
 	}
 	close(fd);
 	if (n < 0) {
-		snprintf(err, MS_ERRLEN, "cannot read configuration file %s: %s",
-			 path, strerror(errno));
+		snprintf(err, MS_ERRLEN,
+			 "cannot read configuration file %s: %s", path,
+			 strerror(errno));
 		free(buf);
 		return false;
 	}
@@ -196,8 +198,9 @@ static void ms_init(void)
 		ms_msg_begin(&m, MS_LOG_DEBUG);
 		ms_msg_str(&m, "loaded; ports=");
 		ms_msg_str(&m, cfg.broken ? "none (configuration error)"
-			       : cfg.ports.mode == MS_LIST_UNSET ? "all (default)"
-								 : list);
+			       : cfg.ports.mode == MS_LIST_UNSET
+				       ? "all (default)"
+				       : list);
 		ms_msg_str(&m, cfg.strict ? " strict=1" : " strict=0");
 		if (!atomic_load(&ctor_started))
 			ms_msg_str(&m, "; initialised by an interposed call "

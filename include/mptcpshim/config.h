@@ -77,8 +77,7 @@ struct ms_env {
 	const char *log;
 	const char *strict;
 };
-bool ms_apply_env(const struct ms_env *env, struct ms_config *cfg,
-		  char *err);
+bool ms_apply_env(const struct ms_env *env, struct ms_config *cfg, char *err);
 
 void ms_config_init(struct ms_config *cfg);
 void ms_config_free(struct ms_config *cfg);
@@ -86,8 +85,8 @@ void ms_portlist_free(struct ms_portlist *pl);
 
 /* Does a bind to this address belong to the allowlist? Port 0 never does.
  * An unset list means every port (the documented default). */
-bool ms_portlist_match(const struct ms_portlist *pl,
-		       const struct sockaddr *sa, socklen_t len);
+bool ms_portlist_match(const struct ms_portlist *pl, const struct sockaddr *sa,
+		       socklen_t len);
 
 /* Would a socket bound anywhere ever be converted? Used so that socket()
  * does no tracking at all with `none`. */

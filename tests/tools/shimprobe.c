@@ -51,8 +51,8 @@ static int usage(void)
 	return 2;
 }
 
-static int parse_addr(const char *a, const char *p,
-		      struct sockaddr_storage *ss, socklen_t *len)
+static int parse_addr(const char *a, const char *p, struct sockaddr_storage *ss,
+		      socklen_t *len)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;

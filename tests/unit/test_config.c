@@ -17,8 +17,7 @@
 
 static struct sockaddr_in v4(const char *a, uint16_t port)
 {
-	struct sockaddr_in s = {.sin_family = AF_INET,
-				.sin_port = htons(port)};
+	struct sockaddr_in s = {.sin_family = AF_INET, .sin_port = htons(port)};
 
 	assert_int_equal(inet_pton(AF_INET, a, &s.sin_addr), 1);
 	return s;
@@ -189,8 +188,8 @@ static void test_match_modes(void **state)
 	assert_true(ms_portlist_may_match(&unset));
 	assert_true(ms_portlist_may_match(&all));
 	assert_false(ms_portlist_may_match(&none));
-	assert_false(ms_portlist_match(&all, (struct sockaddr *)&un,
-				       sizeof(un)));
+	assert_false(
+		ms_portlist_match(&all, (struct sockaddr *)&un, sizeof(un)));
 	/* a truncated address is not matched */
 	assert_false(ms_portlist_match(&all, (struct sockaddr *)&short4,
 				       sizeof(short4) - 4));
@@ -310,8 +309,8 @@ static void test_env_overrides_file(void **state)
 	char err[MS_ERRLEN], out[64];
 
 	(void)state;
-	assert_true(parse_text("ports = 443\nlog = warn\nstrict = 1\n", &cfg,
-			       err));
+	assert_true(
+		parse_text("ports = 443\nlog = warn\nstrict = 1\n", &cfg, err));
 	assert_true(ms_apply_env(&env, &cfg, err));
 	assert_true(ms_portlist_format(&cfg.ports, out, sizeof(out)));
 	assert_string_equal(out, "8080");
