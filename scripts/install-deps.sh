@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, what building, testing and the demo need on a
+# Debian 12 machine. Run as root. Installs only what is missing; never
+# starts the system's nginx service.
+set -euo pipefail
+
+packages=(
+	meson ninja-build pkg-config gcc clang-format binutils
+	libcmocka-dev bats
+	nginx libnginx-mod-stream libnginx-mod-mail
+	iproute2 procps psmisc python3 curl
+)
+[ "$#" -gt 0 ] && packages+=("$@")
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: these packages are missing and installing them needs root: ${missing[*]}" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+# Keep package scripts from starting nginx on port 80 (policy-rc.d, exit
+# 101 = "action forbidden"), and remove the guard whatever happens.
+guard=/usr/sbin/policy-rc.d
+made_guard=0
+if [ ! -e "$guard" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$guard"
+	chmod 755 "$guard"
+	made_guard=1
+fi
+cleanup() { [ "$made_guard" = 1 ] && rm -f "$guard"; return 0; }
+trap cleanup EXIT
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

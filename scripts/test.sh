@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need, builds with
+# warnings as errors, and runs every test - unit and integration tests
+# (cmocka, through meson), the same again under ASan+UBSan, the bats
+# suites, and the formatting check. Exits non-zero if anything failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+scripts/install-deps.sh
+
+passed=0 failed=0 skipped=0
+count_meson() { # build dir
+	local log="$1/meson-logs/testlog.json" s
+	[ -f "$log" ] || return 0
+	while read -r s; do
+		case "$s" in
+		OK) passed=$((passed + 1)) ;;
+		SKIP) skipped=$((skipped + 1)) ;;
+		*) failed=$((failed + 1)) ;;
+		esac
+	done < <(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    print(json.loads(l)["result"])' "$log")
+}
+status=0
+
+echo "== build (warnings are errors)"
+rm -rf build-ci
+meson setup build-ci -Dwerror=true >/dev/null
+ninja -C build-ci
+echo "== unit and integration tests"
+meson test -C build-ci --print-errorlogs || status=1
+count_meson build-ci
+
+echo "== the same tests under ASan + UBSan"
+rm -rf build-asan
+CC=gcc meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined \
+	-Db_lundef=false >/dev/null
+ninja -C build-asan
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --print-errorlogs || status=1
+count_meson build-asan
+
+echo "== bats suites"
+export MPTCPSHIM_BUILD="$top/build-ci"
+tap=$(mktemp)
+trap 'rm -f "$tap"' EXIT
+bats --tap tests/bats | tee "$tap" || status=1
+passed=$((passed + $(grep -c '^ok .*' "$tap" | tr -d ' ') - $(grep -c '^ok .*# skip' "$tap" | tr -d ' ')))
+skipped=$((skipped + $(grep -c '^ok .*# skip' "$tap")))
+failed=$((failed + $(grep -c '^not ok' "$tap")))
+
+echo "== formatting (.clang-format)"
+if clang-format --dry-run -Werror lib/*.[ch] include/mptcpshim/*.h tests/*/*.c; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	status=1
+fi
+
+echo "summary: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] || status=1
+exit "$status"
