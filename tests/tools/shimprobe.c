@@ -2,12 +2,15 @@
 /*
  * shimprobe: a small socket program for the tests and the demo.
  *
- *   shimprobe listen [--opt NAME=VAL]... [--serve N] [--exec] ADDR PORT
- *       socket(0), options, bind, listen; prints "fd=N proto=P" where P is
+ *   shimprobe listen [--opt NAME=VAL]... [--count N] [--serve N] [--exec]
+ *                    [--clearenv] ADDR PORT
+ *       socket(0), options, bind, listen (N times with --count, for
+ *       SO_REUSEPORT groups); prints "fd=N proto=P" for each, where P is
  *       the kernel's SO_PROTOCOL (262 = MPTCP); with --serve answers N
  *       connections with "proto=P\n" (the accepted socket's protocol);
  *       with --exec, re-executes itself on the listener (fork + execve
- *       without FD_CLOEXEC, as nginx's binary upgrade does).
+ *       without FD_CLOEXEC, as nginx's binary upgrade does); --clearenv
+ *       empties the environment first, as nginx does in its workers.
  *   shimprobe connect [--tcp|--mptcp] [--send TEXT] [--read] ADDR PORT
  *       connects, prints "proto=P is_mptcp=M" from the client side
  *       (TCP_IS_MPTCP), sends TEXT and prints the first reply line.
@@ -142,39 +145,54 @@ static int cmd_listen(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd, family, nserve = 0, rc, exec_self = 0;
+	int fd = -1, family, nserve = 0, rc, exec_self = 0, count = 1;
 	int first = 0;
 
 	/* options are applied in order after socket(), so parse twice */
 	while (first < argc && strncmp(argv[first], "--", 2) == 0)
-		first += strcmp(argv[first], "--exec") == 0 ? 1 : 2;
+		first += strcmp(argv[first], "--exec") == 0 ||
+					 strcmp(argv[first], "--clearenv") == 0
+				 ? 1
+				 : 2;
 	if (argc - first != 2)
 		return usage();
 	family = parse_addr(argv[first], argv[first + 1], &ss, &len);
 	if (family < 0)
 		return 2;
-	fd = socket(family, SOCK_STREAM, 0);
-	if (fd < 0)
-		return die("socket");
 	for (int i = 0; i < first; i++) {
-		if (strcmp(argv[i], "--exec") == 0) {
-			exec_self = 1;
-		} else if (strcmp(argv[i], "--opt") == 0) {
-			rc = set_named(fd, argv[++i]);
-			if (rc)
-				return rc;
-		} else if (strcmp(argv[i], "--serve") == 0) {
-			nserve = atoi(argv[++i]);
-		} else {
-			return usage();
-		}
+		if (strcmp(argv[i], "--count") == 0)
+			count = atoi(argv[i + 1]);
+		if (strcmp(argv[i], "--clearenv") == 0)
+			clearenv();
 	}
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-		return die("bind");
-	if (listen(fd, 16) != 0)
-		return die("listen");
-	printf("fd=%d proto=%d\n", fd, proto_of(fd));
-	fflush(stdout);
+	for (int n = 0; n < count; n++) {
+		fd = socket(family, SOCK_STREAM, 0);
+		if (fd < 0)
+			return die("socket");
+		for (int i = 0; i < first; i++) {
+			if (strcmp(argv[i], "--exec") == 0) {
+				exec_self = 1;
+			} else if (strcmp(argv[i], "--clearenv") == 0) {
+				continue;
+			} else if (strcmp(argv[i], "--opt") == 0) {
+				rc = set_named(fd, argv[++i]);
+				if (rc)
+					return rc;
+			} else if (strcmp(argv[i], "--serve") == 0) {
+				nserve = atoi(argv[++i]);
+			} else if (strcmp(argv[i], "--count") == 0) {
+				i++;
+			} else {
+				return usage();
+			}
+		}
+		if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+			return die("bind");
+		if (listen(fd, 16) != 0)
+			return die("listen");
+		printf("fd=%d proto=%d\n", fd, proto_of(fd));
+		fflush(stdout);
+	}
 	if (exec_self) {
 		char fdstr[16], nstr[16];
 

@@ -1,0 +1,220 @@
+#!/usr/bin/env bats
+# The library seen as a process sees it: configuration, messages, strict
+# mode, real fallback, fork+execve, exported symbols. Ports 44000-44999.
+# Every check of a socket reads SO_PROTOCOL (shimprobe prints it) or the
+# client's TCP_IS_MPTCP; log lines are checked in addition, never instead.
+
+load common
+
+setup() {
+	TMP=$(mktemp -d)
+	PORT=$(pick_port 44000 44999)
+	PIDS=()
+}
+
+teardown() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$TMP"
+}
+
+@test "only the interposed functions are exported" {
+	run bash -c "nm -D --defined-only '$SHIM' | awk '{print \$3}' | sort | tr '\n' ' '"
+	[ "$status" -eq 0 ]
+	[ "$output" = "bind connect setsockopt socket " ]
+}
+
+@test "the library has a soname and an unversioned name for LD_PRELOAD" {
+	run readelf -d "$SHIM"
+	[[ "$output" == *"Library soname: [libmptcpshim.so.0]"* ]]
+	[ -e "$BUILD/libmptcpshim.so.0" ]
+}
+
+@test "a listed port becomes MPTCP, with one info line naming it" {
+	need_mptcp
+	MPTCPSHIM_PORTS=$PORT run shim_run "$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"proto=262"* ]]
+	[ "$(grep -c "info: 127.0.0.1:$PORT: socket converted to MPTCP" <<<"$output")" -eq 1 ]
+}
+
+@test "an unlisted port stays TCP and says nothing at the default level" {
+	other=$(pick_port 44000 44999)
+	[ "$other" != "$PORT" ] || other=$((PORT + 1))
+	MPTCPSHIM_PORTS=$other run shim_run "$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+}
+
+@test "no allowlist anywhere converts every TCP listener (documented default)" {
+	need_mptcp
+	run shim_run env -u MPTCPSHIM_PORTS "$PROBE" listen 127.0.0.1 "$PORT"
+	[[ "$output" == *"proto=262"* ]]
+}
+
+@test "ports=none converts nothing" {
+	MPTCPSHIM_PORTS=none run shim_run "$PROBE" listen 127.0.0.1 "$PORT"
+	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+}
+
+@test "UDP on a listed port stays UDP" {
+	MPTCPSHIM_PORTS=$PORT run shim_run "$PROBE" udp 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^fd=[0-9]+\ proto=17$ ]]
+}
+
+@test "an invalid list is one clear error naming the value, and converts nothing" {
+	MPTCPSHIM_PORTS="$PORT,http" run shim_run "$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"proto=6"* ]]
+	[ "$(grep -c 'error: MPTCPSHIM_PORTS: invalid entry "http"' <<<"$output")" -eq 1 ]
+	[[ "$output" == *"converting nothing"* ]]
+}
+
+@test "an invalid log level is named too" {
+	MPTCPSHIM_PORTS=$PORT MPTCPSHIM_LOG=loud run shim_run "$PROBE" listen 127.0.0.1 "$PORT"
+	[[ "$output" == *'MPTCPSHIM_LOG: invalid log level "loud"'* ]]
+	[[ "$output" == *"proto=6"* ]]
+}
+
+@test "strict mode: a configuration error ends the program at load with status 1" {
+	MPTCPSHIM_PORTS=99999 MPTCPSHIM_STRICT=1 run shim_run "$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'invalid entry "99999"'*"stopping (strict mode)"* ]]
+	[[ "$output" != *"fd="* ]]
+}
+
+@test "configuration file: keys ports, log, strict; comments" {
+	need_mptcp
+	cat >"$TMP/shim.conf" <<-EOF
+		# listeners to convert
+		ports = $PORT   # the test port
+		log = debug
+		strict = 0
+	EOF
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG="$TMP/shim.conf" "$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"proto=262"* ]]
+	[[ "$output" == *"debug: loaded; ports=$PORT strict=0"* ]]
+}
+
+@test "a variable overrides the file's key" {
+	echo "ports = $PORT" >"$TMP/shim.conf"
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG="$TMP/shim.conf" MPTCPSHIM_PORTS=none \
+		"$PROBE" listen 127.0.0.1 "$PORT"
+	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+}
+
+@test "a broken file: error with file and line, converts nothing; strict in the file stops" {
+	printf 'ports = %s\nlisten = yes\n' "$PORT" >"$TMP/shim.conf"
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG="$TMP/shim.conf" "$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$TMP/shim.conf:2: unknown key \"listen\""* ]]
+	[[ "$output" == *"proto=6"* ]]
+	printf 'strict = 1\nports = 44000-\n' >"$TMP/shim.conf"
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG="$TMP/shim.conf" "$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"shim.conf:2: invalid entry \"44000-\""*"stopping (strict mode)"* ]]
+}
+
+@test "MPTCPSHIM_CONFIG naming a missing file is an error" {
+	MPTCPSHIM_PORTS=$PORT run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG="$TMP/nope.conf" \
+		"$PROBE" listen 127.0.0.1 "$PORT"
+	[[ "$output" == *"cannot open configuration file $TMP/nope.conf: No such file or directory; converting nothing"* ]]
+	[[ "$output" == *"proto=6"* ]]
+}
+
+@test "an option the MPTCP socket refuses: stays TCP, warns once per address naming it" {
+	need_mptcp
+	MPTCPSHIM_PORTS=$PORT run shim_run "$PROBE" listen --count 3 --opt reuseport=1 \
+		--opt user_timeout=5000 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'proto=6' <<<"$output")" -eq 3 ]
+	[ "$(grep -c "warn: 127.0.0.1:$PORT: staying TCP: the MPTCP socket refused TCP_USER_TIMEOUT" <<<"$output")" -eq 1 ]
+}
+
+@test "strict mode: an option the MPTCP socket refuses makes bind() fail with its errno" {
+	need_mptcp
+	MPTCPSHIM_PORTS=$PORT MPTCPSHIM_STRICT=1 run shim_run "$PROBE" listen \
+		--opt user_timeout=5000 127.0.0.1 "$PORT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bind: Protocol not available (ENOPROTOOPT)"* ]]
+	[[ "$output" == *"error: 127.0.0.1:$PORT: bind() fails (strict mode)"* ]]
+}
+
+# A network namespace of the test's own where MPTCP is disabled.
+in_netns_without_mptcp() {
+	unshare -n bash -c 'ip link set lo up && sysctl -qw net.mptcp.enabled=0 && "$@"' _ "$@"
+}
+
+@test "MPTCP disabled (net.mptcp.enabled=0): real fallback, served over TCP, one warning per address" {
+	need_root
+	need_mptcp
+	cat >"$TMP/run.sh" <<-EOF
+		set -e
+		export LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_PORTS=$PORT
+		timeout 20 "$PROBE" listen --count 2 --opt reuseport=1 --serve 1 127.0.0.1 $PORT &
+		"$PROBE" listen ::1 $PORT
+		for i in \$(seq 50); do ss -Hltn "sport = :$PORT" | grep -q . && break; sleep 0.1; done
+		env -u LD_PRELOAD "$PROBE" connect --tcp --read 127.0.0.1 $PORT
+		wait
+	EOF
+	run in_netns_without_mptcp bash "$TMP/run.sh"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'fd=.* proto=6' <<<"$output")" -eq 3 ]
+	# served (an MPTCP client cannot exist in this namespace either)
+	[[ "$output" == *"reply=proto=6"* ]]
+	[ "$(grep -c "warn: 127.0.0.1:$PORT: staying TCP: the kernel refused an MPTCP socket: Protocol not available (ENOPROTOOPT); is net.mptcp.enabled 0?" <<<"$output")" -eq 1 ]
+	[ "$(grep -c "warn: \[::1\]:$PORT: staying TCP" <<<"$output")" -eq 1 ]
+}
+
+@test "strict mode with MPTCP disabled: bind() fails with ENOPROTOOPT" {
+	need_root
+	need_mptcp
+	run in_netns_without_mptcp env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null \
+		MPTCPSHIM_PORTS="$PORT" MPTCPSHIM_STRICT=1 "$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bind: Protocol not available (ENOPROTOOPT)"* ]]
+}
+
+@test "log=off silences the fallback warning (the fallback still happens)" {
+	need_mptcp
+	MPTCPSHIM_PORTS=$PORT MPTCPSHIM_LOG=off run shim_run "$PROBE" listen \
+		--opt user_timeout=5000 127.0.0.1 "$PORT"
+	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+}
+
+@test "a listener that survives fork + execve is still MPTCP and serves MPTCP" {
+	need_mptcp
+	MPTCPSHIM_PORTS=$PORT shim_run "$PROBE" listen --exec --serve 1 127.0.0.1 "$PORT" \
+		>"$TMP/out" 2>&1 &
+	PIDS+=($!)
+	wait_listen "$PORT"
+	run "$PROBE" connect --mptcp --read 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"proto=262 is_mptcp=1"* ]]
+	[[ "$output" == *"reply=proto=262"* ]]
+	wait "${PIDS[0]}"
+	grep -Eq '^inherited fd=[0-9]+ proto=262$' "$TMP/out"
+}
+
+@test "socket() and bind() from another library's constructor, before ours ran" {
+	need_mptcp
+	# Constructors run in reverse load order: listing the shim first makes
+	# libearly's constructor run before the shim's.
+	run env LD_PRELOAD="$SHIM:$BUILD/tests/libearly.so" MPTCPSHIM_CONFIG=/dev/null \
+		MPTCPSHIM_PORTS="$PORT" MPTCPSHIM_LOG=debug EARLY_PORT="$PORT" /bin/true
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"early proto=262"* ]]
+	[[ "$output" == *"before the library's constructor"* ]]
+}
+
+@test "settings are read at load: a program that clears its environment keeps them" {
+	# nginx replaces its workers' environment. Had the library read
+	# MPTCPSHIM_PORTS lazily, it would find no list after clearenv() and
+	# use the default (all): proto=262. Read at load, "none" holds.
+	MPTCPSHIM_PORTS=none run shim_run "$PROBE" listen --clearenv 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+}
