@@ -23,8 +23,8 @@ need_mptcp() {
 
 # A TCP port in [lo, hi] with nothing bound to it on this machine.
 pick_port() {
-	local lo=$1 hi=$2 p i
-	for i in $(seq 1 200); do
+	local lo=$1 hi=$2 p _
+	for _ in $(seq 1 200); do
 		p=$((lo + RANDOM % (hi - lo + 1)))
 		if [ -z "$(ss -Hant "sport = :$p")" ] && [ -z "$(ss -Hanu "sport = :$p")" ]; then
 			echo "$p"
@@ -42,8 +42,8 @@ shim_run() {
 
 # Waits (at most 5 s) until a TCP listener is on port $1.
 wait_listen() {
-	local i
-	for i in $(seq 1 50); do
+	local _
+	for _ in $(seq 1 50); do
 		[ -n "$(ss -Hltn "sport = :$1")" ] && return 0
 		sleep 0.1
 	done
