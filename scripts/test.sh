@@ -47,9 +47,10 @@ export MPTCPSHIM_BUILD="$top/build-ci"
 tap=$(mktemp)
 trap 'rm -f "$tap"' EXIT
 bats --tap tests/bats | tee "$tap" || status=1
-passed=$((passed + $(grep -c '^ok .*' "$tap" | tr -d ' ') - $(grep -c '^ok .*# skip' "$tap" | tr -d ' ')))
-skipped=$((skipped + $(grep -c '^ok .*# skip' "$tap")))
-failed=$((failed + $(grep -c '^not ok' "$tap")))
+count() { grep -c "$1" "$tap" || true; } # grep -c exits 1 on no match
+passed=$((passed + $(count '^ok ') - $(count '^ok .*# skip')))
+skipped=$((skipped + $(count '^ok .*# skip')))
+failed=$((failed + $(count '^not ok')))
 
 echo "== formatting (.clang-format)"
 if clang-format --dry-run -Werror lib/*.[ch] include/mptcpshim/*.h tests/*/*.c; then

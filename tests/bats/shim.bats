@@ -154,10 +154,11 @@ in_netns_without_mptcp() {
 	cat >"$TMP/run.sh" <<-EOF
 		set -e
 		export LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_PORTS=$PORT
-		timeout 20 "$PROBE" listen --count 2 --opt reuseport=1 --serve 1 127.0.0.1 $PORT &
-		"$PROBE" listen ::1 $PORT
+		# two sockets on one address (a reuseport group): one warning
+		"$PROBE" listen --count 2 --opt reuseport=1 127.0.0.1 $PORT
+		timeout 20 "$PROBE" listen --serve 1 ::1 $PORT &
 		for i in \$(seq 50); do ss -Hltn "sport = :$PORT" | grep -q . && break; sleep 0.1; done
-		env -u LD_PRELOAD "$PROBE" connect --tcp --read 127.0.0.1 $PORT
+		env -u LD_PRELOAD "$PROBE" connect --tcp --read ::1 $PORT
 		wait
 	EOF
 	run in_netns_without_mptcp bash "$TMP/run.sh"
