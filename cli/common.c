@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the subcommands of mptcpshim. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MS_SYSCONFDIR
+#define MS_SYSCONFDIR "/etc"
+#endif
+#ifndef MS_LIBRARY
+#define MS_LIBRARY "/usr/local/lib/libmptcpshim.so"
+#endif
+#define CONFIG_MAX (64 * 1024)
+
+const char *cli_sub = "";
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mptcpshim%s%s: ", *cli_sub ? " " : "", cli_sub);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mptcpshim%s%s: ", *cli_sub ? " " : "", cli_sub);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'mptcpshim%s%s --help'.\n", *cli_sub ? " " : "",
+		cli_sub);
+	return EX_USAGE_2;
+}
+
+bool cli_is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+int cli_opt_value(int argc, char **argv, int *i, const char *name,
+		  const char **value)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(a, name, n) != 0)
+		return 0;
+	if (a[n] == '=') {
+		*value = a + n + 1;
+		return 1;
+	}
+	if (a[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_usage_err("option %s needs a value", name);
+		return -1;
+	}
+	*value = argv[++*i];
+	return 1;
+}
+
+static bool readable_file(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
+}
+
+const char *cli_library_path(void)
+{
+	static char path[PATH_MAX];
+	const char *env = secure_getenv("MPTCPSHIM_LIBRARY");
+	char exe[PATH_MAX], probe[PATH_MAX + 32];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env) {
+		if (env[0] != '/' && realpath(env, path))
+			return path;
+		return env;
+	}
+	if (readable_file(MS_LIBRARY))
+		return MS_LIBRARY;
+	/* Not installed: the build tree (this program is in BUILD/cli/). */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(probe, sizeof(probe), "%s/../libmptcpshim.so",
+				 exe);
+			if (readable_file(probe) && realpath(probe, path))
+				return path;
+		}
+	}
+	return MS_LIBRARY;
+}
+
+const char *cli_config_path(bool *explicit_path)
+{
+	const char *p = secure_getenv("MPTCPSHIM_CONFIG");
+
+	*explicit_path = p != NULL;
+	return p ? p : MS_SYSCONFDIR "/mptcpshim.conf";
+}
+
+bool cli_is_library(const char *entry, const char *path)
+{
+	struct stat a, b;
+
+	if (strcmp(entry, path) == 0)
+		return true;
+	return stat(entry, &a) == 0 && stat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+void cli_env(struct ms_env *env)
+{
+	env->ports = secure_getenv("MPTCPSHIM_PORTS");
+	env->log = secure_getenv("MPTCPSHIM_LOG");
+	env->strict = secure_getenv("MPTCPSHIM_STRICT");
+}
+
+bool cli_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
+		   bool *present, char *err)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+	ssize_t n = 0;
+	bool ok;
+	int fd;
+
+	*present = false;
+	if (strcmp(path, "/dev/null") == 0)
+		return true;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT && !explicit_path)
+			return true;
+		snprintf(err, MS_ERRLEN,
+			 "cannot open configuration file %s: %s", path,
+			 strerror(e));
+		return false;
+	}
+	*present = true;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, MS_ERRLEN,
+			 "configuration file %s: not a regular file", path);
+		close(fd);
+		return false;
+	}
+	if (st.st_size > CONFIG_MAX) {
+		snprintf(err, MS_ERRLEN,
+			 "configuration file %s: larger than %d bytes", path,
+			 CONFIG_MAX);
+		close(fd);
+		return false;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		snprintf(err, MS_ERRLEN, "out of memory");
+		return false;
+	}
+	for (;;) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (n < 0) {
+		snprintf(err, MS_ERRLEN,
+			 "cannot read configuration file %s: %s", path,
+			 strerror(errno));
+		free(buf);
+		return false;
+	}
+	ok = ms_parse_file(buf, got, path, cfg, err);
+	free(buf);
+	return ok;
+}
+
+int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr)
+{
+	int p[2], status;
+	size_t got = 0;
+	pid_t pid;
+
+	if (len)
+		out[0] = '\0';
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(p[1], 1);
+		if (null >= 0) {
+			dup2(null, 0);
+			if (!keep_stderr)
+				dup2(null, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		char sink[512];
+		ssize_t n;
+
+		if (got + 1 < len)
+			n = read(p[0], out + got, len - 1 - got);
+		else
+			n = read(p[0], sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (got + 1 < len)
+			got += (size_t)n;
+	}
+	close(p[0]);
+	if (len)
+		out[got] = '\0';
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status);
+}
+
+bool cli_systemd_running(void)
+{
+	struct stat st;
+
+	/* sd_booted(): this directory exists only under systemd. */
+	return lstat("/run/systemd/system/", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool cli_have_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/"
+		       "sbin:"
+		       "/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		if (n > 0 &&
+		    snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, name) <
+			    (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return true;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return false;
+}

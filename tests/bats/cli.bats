@@ -1,0 +1,544 @@
+#!/usr/bin/env bats
+# The mptcpshim command: run, enable/disable, status, doctor, check.
+# Ports 48000-48999. Sockets are checked through the kernel (SO_PROTOCOL,
+# TCP_IS_MPTCP, sock_diag through `mptcpshim status`), never through logs.
+
+load common
+bats_require_minimum_version 1.5.0
+
+CLI=$BUILD/cli/mptcpshim
+PEER=$TOP/tests/tools/clipeer.py
+
+setup() {
+	[ -x "$CLI" ] || {
+		echo "# $CLI missing: build first" >&3
+		return 1
+	}
+	TMP=$(mktemp -d)
+	PORT=$(pick_port 48000 48999)
+	PIDS=()
+	export MPTCPSHIM_LIBRARY=$SHIM
+	unset MPTCPSHIM_PORTS MPTCPSHIM_LOG MPTCPSHIM_STRICT
+	export MPTCPSHIM_CONFIG=/dev/null
+}
+
+teardown() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$TMP"
+}
+
+# A second free port, different from $PORT.
+other_port() {
+	local p
+	p=$(pick_port 48000 48999)
+	[ "$p" != "$PORT" ] || p=$((PORT == 48999 ? 48000 : PORT + 1))
+	echo "$p"
+}
+
+# Waits (5 s at most) until file $1 has a line matching $2.
+wait_line() {
+	local i
+	for i in $(seq 1 50); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "no '$2' in $1 after 5 s:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# ---- all commands ----
+
+@test "--help works for the command and every subcommand" {
+	run "$CLI" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Usage: mptcpshim COMMAND"* ]]
+	for sub in run enable disable status doctor check; do
+		run "$CLI" "$sub" --help
+		[ "$status" -eq 0 ]
+		[[ "$output" == "Usage: mptcpshim $sub"* ]]
+		[[ "$output" == *"Exit status"* ]]
+	done
+}
+
+@test "no command, or an unknown one: a message and exit status 2" {
+	run "$CLI"
+	[ "$status" -eq 2 ]
+	run "$CLI" frobnicate
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown command 'frobnicate'"* ]]
+}
+
+# ---- run ----
+
+@test "run: a listed port becomes MPTCP, another one stays TCP" {
+	need_mptcp
+	other=$(other_port)
+	run "$CLI" run --ports "$PORT" --log off -- "$PROBE" listen 127.0.0.1 "$PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^fd=[0-9]+\ proto=262$ ]]
+	run "$CLI" run --ports "$PORT" -- "$PROBE" listen 127.0.0.1 "$other"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+}
+
+@test "run: the options become the library's variables" {
+	run "$CLI" run --ports 443,8000-8099 --log debug --strict --config /dev/null -- \
+		env
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"MPTCPSHIM_PORTS=443,8000-8099"* ]]
+	[[ "$output" == *"MPTCPSHIM_LOG=debug"* ]]
+	[[ "$output" == *"MPTCPSHIM_STRICT=1"* ]]
+	[[ "$output" == *"MPTCPSHIM_CONFIG=/dev/null"* ]]
+	[[ "$output" == *"LD_PRELOAD=$SHIM"* ]]
+}
+
+@test "run: an existing LD_PRELOAD is kept, the library appended once" {
+	run env LD_PRELOAD=libm.so.6 "$CLI" run -- sh -c 'echo "$LD_PRELOAD"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "libm.so.6:$SHIM" ]
+	run env LD_PRELOAD="$SHIM" "$CLI" run -- sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$SHIM" ]
+	run env LD_PRELOAD="libm.so.6 $SHIM" "$CLI" run -- sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "libm.so.6 $SHIM" ]
+	# nested runs do not add it twice
+	run "$CLI" run -- "$CLI" run -- sh -c 'echo "$LD_PRELOAD"'
+	[ "$output" = "$SHIM" ]
+}
+
+@test "run: invalid options are refused by the library's parser, exit 2" {
+	run "$CLI" run --ports 70000 -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--ports: invalid entry \"70000\": a port is a number from 1 to 65535"* ]]
+	run "$CLI" run --log loud -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--log: invalid log level \"loud\""* ]]
+	run "$CLI" run --ports
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"option --ports needs a value"* ]]
+	run "$CLI" run --bogus -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown option '--bogus'"* ]]
+	run "$CLI" run --ports 443
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"no command to run"* ]]
+}
+
+@test "run: an invalid configuration file stops it before the command runs" {
+	printf 'ports = 443\nlog = chatty\n' >"$TMP/bad.conf"
+	run "$CLI" run --config "$TMP/bad.conf" -- sh -c 'echo RAN'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$TMP/bad.conf:2: invalid log level \"chatty\""* ]]
+	[[ "$output" != *RAN* ]]
+	run "$CLI" run --config "$TMP/missing.conf" -- true
+	[ "$status" -eq 2 ]
+	MPTCPSHIM_PORTS=0 run "$CLI" run -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"MPTCPSHIM_PORTS: invalid entry \"0\""* ]]
+}
+
+@test "run: a missing command gives 127, the command's status passes through" {
+	run -127 "$CLI" run -- /nonexistent/cmd
+	[ "$status" -eq 127 ]
+	[[ "$output" == *"/nonexistent/cmd: No such file or directory"* ]]
+	run "$CLI" run -- sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+}
+
+@test "run: a relative --config becomes absolute for the program" {
+	printf 'ports = %s\n' "$PORT" >"$TMP/rel.conf"
+	cd "$TMP"
+	run "$CLI" run --config rel.conf -- sh -c 'echo "$MPTCPSHIM_CONFIG"'
+	[ "$output" = "$TMP/rel.conf" ]
+}
+
+# ---- check ----
+
+@test "check: settings with their sources (file, environment, default)" {
+	printf '# demo\nports = 443, 8000-8099\nstrict = yes\n' >"$TMP/a.conf"
+	MPTCPSHIM_LOG=debug run "$CLI" check "$TMP/a.conf"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"config = $TMP/a.conf (read; given on the command line)"* ]]
+	[[ "$output" == *"ports = 443,8000-8099 (file)"* ]]
+	[[ "$output" == *"log = debug (environment: MPTCPSHIM_LOG)"* ]]
+	[[ "$output" == *"strict = 1 (file)"* ]]
+	[[ "$output" == *"library = $SHIM (environment: MPTCPSHIM_LIBRARY)"* ]]
+	MPTCPSHIM_PORTS=9000 run "$CLI" check --no-env "$TMP/a.conf"
+	[[ "$output" == *"ports = 443,8000-8099 (file)"* ]]
+	[[ "$output" == *"log = info (default)"* ]]
+}
+
+@test "check: without FILE, MPTCPSHIM_CONFIG or the defaults" {
+	run "$CLI" check
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"config = none (/dev/null; environment: MPTCPSHIM_CONFIG)"* ]]
+	[[ "$output" == *"ports = all (default)"* ]]
+	[[ "$output" == *"strict = 0 (default)"* ]]
+	printf 'ports = none\n' >"$TMP/b.conf"
+	MPTCPSHIM_CONFIG=$TMP/b.conf MPTCPSHIM_STRICT=1 run "$CLI" check
+	[[ "$output" == *"ports = none (file)"* ]]
+	[[ "$output" == *"strict = 1 (environment: MPTCPSHIM_STRICT)"* ]]
+}
+
+@test "check: an invalid configuration gives exit 1 and the parser's one line" {
+	printf 'ports = 443\nport = 80\n' >"$TMP/c.conf"
+	run "$CLI" check "$TMP/c.conf"
+	[ "$status" -eq 1 ]
+	[ "$output" = "mptcpshim check: $TMP/c.conf:2: unknown key \"port\" (known: ports, log, strict)" ]
+	run "$CLI" check "$TMP/none.conf"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot open configuration file $TMP/none.conf"* ]]
+	MPTCPSHIM_STRICT=maybe run "$CLI" check /dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"MPTCPSHIM_STRICT: invalid value \"maybe\""* ]]
+}
+
+@test "check: bad arguments give exit 2" {
+	run "$CLI" check a.conf b.conf
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"one FILE at most"* ]]
+	run "$CLI" check --frob
+	[ "$status" -eq 2 ]
+}
+
+# ---- enable / disable ----
+
+make_root() {
+	ROOT=$TMP/root
+	mkdir -p "$ROOT/lib/systemd/system" "$ROOT/usr/bin"
+	printf '#!/bin/sh\nexit 0\n' >"$ROOT/usr/bin/demo"
+	chmod 755 "$ROOT/usr/bin/demo"
+	cat >"$ROOT/lib/systemd/system/demo.service" <<-'EOF'
+	[Unit]
+	Description=demo server
+	DefaultDependencies=no
+
+	[Service]
+	Environment="LD_PRELOAD=/usr/lib/libfirst.so" LANG=C
+	ExecStart=/usr/bin/demo
+	EOF
+	DROPIN=$ROOT/etc/systemd/system/demo.service.d/mptcpshim.conf
+}
+
+@test "enable: a drop-in that keeps the unit's LD_PRELOAD; vendor unit untouched" {
+	make_root
+	sum=$(sha256sum "$ROOT/lib/systemd/system/demo.service")
+	run "$CLI" enable demo --root "$ROOT" --ports 443,8443 --log warn --strict
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote $DROPIN"* ]]
+	[[ "$output" == *"systemctl restart demo.service"* ]]
+	grep -qx "Environment=\"LD_PRELOAD=/usr/lib/libfirst.so:$SHIM\"" "$DROPIN"
+	grep -qx 'Environment="MPTCPSHIM_PORTS=443,8443"' "$DROPIN"
+	grep -qx 'Environment="MPTCPSHIM_LOG=warn"' "$DROPIN"
+	grep -qx 'Environment="MPTCPSHIM_STRICT=1"' "$DROPIN"
+	[ "$(sha256sum "$ROOT/lib/systemd/system/demo.service")" = "$sum" ]
+	[ "$(find "$ROOT" -type f | wc -l)" -eq 3 ]
+}
+
+@test "enable: idempotent; a new option set rewrites only the drop-in" {
+	make_root
+	"$CLI" enable demo.service --root "$ROOT" --ports 443
+	cp "$DROPIN" "$TMP/first"
+	run "$CLI" enable demo.service --root "$ROOT" --ports 443
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"already enabled"* ]]
+	cmp "$DROPIN" "$TMP/first"
+	run "$CLI" enable demo.service --root "$ROOT" --ports 8443
+	[ "$status" -eq 0 ]
+	grep -qx 'Environment="MPTCPSHIM_PORTS=8443"' "$DROPIN"
+	# never twice, even next to the library it wrote before
+	[ "$(grep -o libmptcpshim "$DROPIN" | wc -l)" -eq 1 ]
+}
+
+@test "enable: LD_PRELOAD from another drop-in, and a unit without one" {
+	make_root
+	mkdir -p "$ROOT/etc/systemd/system/demo.service.d"
+	printf '[Service]\nEnvironment=LD_PRELOAD=/opt/a.so:/opt/b.so\n' \
+		>"$ROOT/etc/systemd/system/demo.service.d/10-site.conf"
+	run "$CLI" enable demo --root "$ROOT"
+	[ "$status" -eq 0 ]
+	grep -qx "Environment=\"LD_PRELOAD=/opt/a.so:/opt/b.so:$SHIM\"" "$DROPIN"
+	cat >"$ROOT/lib/systemd/system/plain.service" <<-'EOF'
+	[Service]
+	ExecStart=/usr/bin/demo
+	EOF
+	run "$CLI" enable plain --root "$ROOT"
+	[ "$status" -eq 0 ]
+	grep -qx "Environment=\"LD_PRELOAD=$SHIM\"" \
+		"$ROOT/etc/systemd/system/plain.service.d/mptcpshim.conf"
+}
+
+@test "enable: the generated unit passes systemd-analyze verify" {
+	command -v systemd-analyze >/dev/null ||
+		skip "systemd-analyze is not installed (apt-get install systemd)"
+	make_root
+	"$CLI" enable demo --root "$ROOT" --ports 443 --config /dev/null
+	run systemd-analyze verify --root="$ROOT" demo.service
+	[ "$status" -eq 0 ]
+	# and systemd reads the variables the way they were meant
+	run systemd-analyze dump --root="$ROOT" demo.service 2>/dev/null
+	run env SYSTEMD_LOG_LEVEL=debug systemd-analyze verify --root="$ROOT" demo.service
+	[[ "$output" == *"Environment: LD_PRELOAD=/usr/lib/libfirst.so:$SHIM"* ]]
+	[[ "$output" == *"Environment: MPTCPSHIM_PORTS=443"* ]]
+}
+
+@test "disable: removes exactly what enable wrote, idempotent" {
+	make_root
+	"$CLI" enable demo --root "$ROOT"
+	run "$CLI" disable demo --root "$ROOT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"removed $DROPIN"* ]]
+	[ ! -e "$ROOT/etc/systemd/system/demo.service.d" ]
+	[ -f "$ROOT/lib/systemd/system/demo.service" ]
+	run "$CLI" disable demo --root "$ROOT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"nothing to do"* ]]
+	# another drop-in in the directory stays, and so does the directory
+	mkdir -p "$ROOT/etc/systemd/system/demo.service.d"
+	printf '[Service]\nNice=5\n' >"$ROOT/etc/systemd/system/demo.service.d/nice.conf"
+	"$CLI" enable demo --root "$ROOT"
+	"$CLI" disable demo --root "$ROOT"
+	[ ! -e "$DROPIN" ]
+	[ -f "$ROOT/etc/systemd/system/demo.service.d/nice.conf" ]
+}
+
+@test "enable/disable: a mptcpshim.conf not written by enable is left alone" {
+	make_root
+	mkdir -p "$(dirname "$DROPIN")"
+	printf '[Service]\nNice=5\n' >"$DROPIN"
+	run "$CLI" enable demo --root "$ROOT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not written by mptcpshim"* ]]
+	run "$CLI" disable demo --root "$ROOT"
+	[ "$status" -eq 1 ]
+	grep -q Nice=5 "$DROPIN"
+}
+
+@test "enable/disable: bad arguments give exit 2, a missing unit 1" {
+	make_root
+	run "$CLI" enable
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"which unit?"* ]]
+	run "$CLI" enable ../etc/passwd --root "$ROOT"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"is not the name of a service unit"* ]]
+	run "$CLI" enable demo.socket --root "$ROOT"
+	[ "$status" -eq 2 ]
+	run "$CLI" enable demo --root "$ROOT" --ports 1-2-3
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--ports: invalid entry"* ]]
+	run "$CLI" enable demo --root relative/dir
+	[ "$status" -eq 2 ]
+	run "$CLI" enable demo --root "$ROOT" --config rel.conf
+	[ "$status" -eq 2 ]
+	run "$CLI" disable demo other --root "$ROOT"
+	[ "$status" -eq 2 ]
+	run "$CLI" disable demo --ports 443 --root "$ROOT"
+	[ "$status" -eq 2 ]
+	run "$CLI" enable nosuch --root "$ROOT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unit nosuch.service not found under $ROOT"* ]]
+	[ ! -e "$ROOT/etc" ]
+}
+
+# ---- status ----
+
+@test "status: bad arguments give exit 2, a missing process 1" {
+	run "$CLI" status
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"give either a PID or --unit UNIT"* ]]
+	run "$CLI" status abc
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"'abc' is not a process id"* ]]
+	run "$CLI" status 1 2
+	[ "$status" -eq 2 ]
+	run "$CLI" status 1 --unit x
+	[ "$status" -eq 2 ]
+	run "$CLI" status --bogus 1
+	[ "$status" -eq 2 ]
+	run "$CLI" status 999999999
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no process 999999999"* ]]
+}
+
+@test "status: a shimprobe listener under mptcpshim run is MPTCP, counted once" {
+	need_mptcp
+	other=$(other_port)
+	"$CLI" run --ports "$PORT" -- "$PROBE" listen --serve 1 127.0.0.1 "$PORT" \
+		>"$TMP/a.out" 2>&1 &
+	PIDS+=($!)
+	"$CLI" run --ports "$PORT" -- "$PROBE" listen --serve 1 127.0.0.1 "$other" \
+		>"$TMP/b.out" 2>&1 &
+	PIDS+=($!)
+	wait_listen "$PORT"
+	wait_listen "$other"
+	run "$CLI" status "${PIDS[0]}"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"listening sockets: 1"* ]]
+	[[ "$output" =~ "127.0.0.1:$PORT "\ +"MPTCP  established: 0 MPTCP" ]]
+	run "$CLI" status "${PIDS[1]}"
+	[[ "$output" == *"listening sockets: 1"* ]]
+	[[ "$output" =~ "127.0.0.1:$other "\ +"TCP    established:" ]]
+	[[ "$output" == *"note: no MPTCP listener"* ]]
+	# the served connection is answered with the accepted socket's protocol
+	run "$PROBE" connect --mptcp --read 127.0.0.1 "$PORT"
+	[[ "$output" == *"is_mptcp=1"* ]]
+	[[ "$output" == *"reply=proto=262"* ]]
+}
+
+@test "status: connections counted as MPTCP, fallen back to TCP and plain TCP" {
+	need_mptcp
+	other=$(other_port)
+	"$CLI" run --ports "$PORT" -- python3 "$PEER" server 127.0.0.1 "$PORT" "$other" \
+		>"$TMP/server.out" 2>&1 &
+	PIDS+=($!)
+	server=$!
+	wait_line "$TMP/server.out" listening
+	python3 "$PEER" client --mptcp 127.0.0.1 "$PORT" >"$TMP/c1" &
+	PIDS+=($!)
+	python3 "$PEER" client --mptcp 127.0.0.1 "$PORT" >"$TMP/c2" &
+	PIDS+=($!)
+	python3 "$PEER" client --tcp 127.0.0.1 "$PORT" >"$TMP/c3" &
+	PIDS+=($!)
+	python3 "$PEER" client --tcp 127.0.0.1 "$other" >"$TMP/c4" &
+	PIDS+=($!)
+	wait_line "$TMP/c1" is_mptcp=1
+	wait_line "$TMP/c2" is_mptcp=1
+	wait_line "$TMP/c3" is_mptcp=0
+	wait_line "$TMP/c4" is_mptcp=0
+	[ "$(grep -c accepted "$TMP/server.out")" -eq 4 ] || sleep 0.5
+	run "$CLI" status -v "$server"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"listening sockets: 2"* ]]
+	[[ "$output" =~ "127.0.0.1:$PORT "\ +"MPTCP  established: 2 MPTCP (2 subflows), 1 fallen back to TCP, 0 plain TCP" ]]
+	[[ "$output" =~ "127.0.0.1:$other "\ +"TCP    established: 0 MPTCP (0 subflows), 0 fallen back to TCP, 1 plain TCP" ]]
+	[[ "$output" == *"total: 2 MPTCP (2 subflows), 1 fallen back to TCP, 1 plain TCP"* ]]
+	[ "$(grep -c "<- 127.0.0.1:.*  MPTCP, 1 subflow" <<<"$output")" -eq 2 ]
+	# the client side: an MPTCP client of a TCP listener has fallen back
+	client4=${PIDS[4]}
+	python3 "$PEER" client --mptcp 127.0.0.1 "$other" >"$TMP/c5" &
+	PIDS+=($!)
+	wait_line "$TMP/c5" is_mptcp=0
+	run "$CLI" status "$!"
+	[[ "$output" == *"total: 0 MPTCP (0 subflows), 1 fallen back to TCP, 0 plain TCP"* ]]
+	run "$CLI" status "$client4"
+	[[ "$output" == *"total: 0 MPTCP (0 subflows), 0 fallen back to TCP, 1 plain TCP"* ]]
+}
+
+@test "status: two subflows of one connection, in a network namespace" {
+	need_root
+	need_mptcp
+	cat >"$TMP/ns.sh" <<-EOF
+	set -e
+	ip link set lo up
+	ip addr add 192.0.2.1/32 dev lo
+	ip addr add 192.0.2.2/32 dev lo
+	ip mptcp limits set subflows 2 add_addr_accepted 2
+	ip mptcp endpoint add 192.0.2.2 dev lo subflow
+	"$CLI" run --ports $PORT -- python3 "$PEER" server 192.0.2.1 $PORT >"$TMP/server.out" 2>&1 &
+	server=\$!
+	for i in \$(seq 50); do grep -q listening "$TMP/server.out" && break; sleep 0.1; done
+	python3 "$PEER" client --mptcp 192.0.2.1 $PORT >"$TMP/c1" &
+	client=\$!
+	for i in \$(seq 50); do grep -q is_mptcp "$TMP/c1" && break; sleep 0.1; done
+	for i in \$(seq 50); do
+		"$CLI" status \$server >"$TMP/status" || true
+		grep -q "2 subflows" "$TMP/status" && break
+		sleep 0.1
+	done
+	kill \$server \$client
+	EOF
+	run timeout 30 unshare -n bash "$TMP/ns.sh"
+	cat "$TMP/status"
+	[[ "$(cat "$TMP/status")" == *"total: 1 MPTCP (2 subflows), 0 fallen back to TCP, 0 plain TCP"* ]]
+}
+
+@test "status: a process in another network namespace is read from there" {
+	need_root
+	need_mptcp
+	unshare -n sh -c "ip link set lo up; exec \"$CLI\" run --ports $PORT -- \"$PROBE\" listen --serve 1 127.0.0.1 $PORT" \
+		>"$TMP/ns.out" 2>&1 &
+	PIDS+=($!)
+	wait_line "$TMP/ns.out" "proto=262"
+	run "$CLI" status "${PIDS[0]}"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ "127.0.0.1:$PORT "\ +"MPTCP" ]]
+}
+
+@test "status --unit needs a running systemd (or says so)" {
+	if [ -d /run/systemd/system ]; then
+		run "$CLI" status --unit mptcpshim-no-such-unit.service
+		[ "$status" -eq 1 ]
+	else
+		run "$CLI" status --unit nginx
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"--unit needs a running systemd"* ]]
+	fi
+}
+
+# ---- doctor ----
+
+@test "doctor: MPTCP works here; each finding that needs action has its command" {
+	need_mptcp
+	run "$CLI" doctor
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"[ok]    net.mptcp.enabled = 1"* ]]
+	[[ "$output" == *"[ok]    an MPTCP socket can be created"* ]]
+	[[ "$output" == *"path manager:"* ]]
+	[[ "$output" == *"ip mptcp limits:"* ]]
+	[[ "$output" == *"'signal' endpoint"* ]]
+	[[ "$output" == *"[ok]    library $SHIM"* ]]
+	[[ "$output" == *"result: MPTCP can work here"* ]]
+	# every warning is followed by a fix line or an explanation
+	if grep -q '^\[warn\]  no .signal. endpoint' <<<"$output"; then
+		grep -A1 '^\[warn\]  no .signal. endpoint' <<<"$output" | grep -q 'fix: ip mptcp endpoint add\|no address to add'
+	fi
+}
+
+@test "doctor: MPTCP disabled in a namespace gives exit 1 and the sysctl command" {
+	need_root
+	need_mptcp
+	run unshare -n sh -c "sysctl -qw net.mptcp.enabled=0 && \"$CLI\" doctor"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"[error] net.mptcp.enabled = 0"* ]]
+	[[ "$output" == *"fix: sysctl -w net.mptcp.enabled=1"* ]]
+	[[ "$output" == *"result: MPTCP cannot work here"* ]]
+}
+
+@test "doctor: endpoints and limits are read from ip mptcp" {
+	need_root
+	need_mptcp
+	run unshare -n sh -c "ip link set lo up; ip link add d0 type veth peer name d1; ip link set d0 up;
+		ip addr add 192.0.2.10/24 dev d0; ip addr add 198.51.100.10/24 dev d0;
+		ip mptcp limits set subflows 0 add_addr_accepted 0; \"$CLI\" doctor"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"subflows 0: every connection keeps a single path"* ]]
+	[[ "$output" == *"fix: ip mptcp limits set subflows 2 add_addr_accepted 2"* ]]
+	[[ "$output" == *"fix: ip mptcp endpoint add 198.51.100.10 dev d0 signal"* ]]
+	run unshare -n sh -c "ip link add d0 type veth peer name d1; ip link set d0 up;
+		ip addr add 192.0.2.10/24 dev d0;
+		ip mptcp endpoint add 192.0.2.10 dev d0 signal; \"$CLI\" doctor"
+	[[ "$output" == *"[ok]    a 'signal' endpoint"* ]]
+}
+
+@test "doctor: a missing library and an invalid configuration are errors" {
+	printf 'ports = x\n' >"$TMP/bad.conf"
+	MPTCPSHIM_LIBRARY=$TMP/nolib.so MPTCPSHIM_CONFIG=$TMP/bad.conf run "$CLI" doctor
+	echo "$output"
+	[[ "$output" == *"[error] library $TMP/nolib.so: No such file or directory"* ]]
+	[[ "$output" == *"[error] configuration: $TMP/bad.conf:1: invalid entry \"x\""* ]]
+	[[ "$output" == *"fix: correct it, then: mptcpshim check $TMP/bad.conf"* ]]
+}
+
+@test "doctor: bad arguments give exit 2" {
+	run "$CLI" doctor --frob
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unexpected argument '--frob'"* ]]
+}
