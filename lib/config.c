@@ -295,15 +295,108 @@ bool ms_parse_bool(const char *s, bool *out, char *err)
 	return false;
 }
 
+bool ms_parse_optset(const char *s, struct ms_optset *out, char *err)
+{
+	struct ms_optset set = {0};
+	const char *p = s;
+	char name[64];
+
+	trim_copy(s, strlen(s), name, sizeof(name));
+	if (strcmp(name, "none") == 0) {
+		*out = set;
+		return true;
+	}
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		int level, opt;
+
+		if (len >= sizeof(name)) {
+			seterr(err,
+			       "invalid option name \"%.40s...\": too long", p);
+			return false;
+		}
+		trim_copy(p, len, name, sizeof(name));
+		if (name[0] == '\0') {
+			seterr(err,
+			       "empty entry in \"%.100s\" (write \"none\" to "
+			       "tolerate nothing)",
+			       s);
+			return false;
+		}
+		if (!ms_opt_lookup(name, &level, &opt)) {
+			seterr(err,
+			       "unknown socket option \"%s\" (write names such "
+			       "as TCP_NODELAY)",
+			       name);
+			return false;
+		}
+		if (set.n == MS_TOLERATE_MAX) {
+			seterr(err, "more than %d options", MS_TOLERATE_MAX);
+			return false;
+		}
+		if (!ms_optset_has(&set, level, opt)) {
+			set.o[set.n].level = level;
+			set.o[set.n].name = opt;
+			set.n++;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*out = set;
+	return true;
+}
+
+bool ms_optset_has(const struct ms_optset *set, int level, int name)
+{
+	for (unsigned i = 0; i < set->n; i++)
+		if (set->o[i].level == level && set->o[i].name == name)
+			return true;
+	return false;
+}
+
+bool ms_optset_format(const struct ms_optset *set, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return false;
+	if (set->n == 0)
+		return (size_t)snprintf(buf, len, "none") < len;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < set->n; i++) {
+		const char *n = ms_opt_name(set->o[i].level, set->o[i].name);
+		int w = snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+				 n ? n : "?");
+
+		if (w < 0 || (size_t)w >= len - used)
+			return false;
+		used += (size_t)w;
+	}
+	return true;
+}
+
+/* What MPTCP sockets refused before kernel 5.17-6.10 and nginx sets: a
+ * failure of the first two makes nginx drop the connection, of the others
+ * it logs an alert. */
+#define MS_TOLERATE_DEFAULT                                                    \
+	"TCP_NODELAY,TCP_CORK,TCP_KEEPIDLE,TCP_KEEPINTVL,TCP_KEEPCNT,"         \
+	"TCP_DEFER_ACCEPT,TCP_FASTOPEN"
+
 void ms_config_init(struct ms_config *cfg)
 {
+	char err[MS_ERRLEN];
+
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log = MS_LOG_INFO;
+	ms_parse_optset(MS_TOLERATE_DEFAULT, &cfg->tolerate, err);
 }
 
 void ms_config_free(struct ms_config *cfg)
 {
 	ms_portlist_free(&cfg->ports);
+	ms_portlist_free(&cfg->connect);
 }
 
 /* Parses one value into cfg; prefix names where it came from. */
@@ -317,6 +410,14 @@ static bool apply_key(struct ms_config *cfg, const char *key, const char *value,
 		ok = ms_parse_ports(value, &cfg->ports, sub);
 		if (ok)
 			cfg->ports_src = src;
+	} else if (strcmp(key, "connect") == 0) {
+		ok = ms_parse_ports(value, &cfg->connect, sub);
+		if (ok)
+			cfg->connect_src = src;
+	} else if (strcmp(key, "tolerate") == 0) {
+		ok = ms_parse_optset(value, &cfg->tolerate, sub);
+		if (ok)
+			cfg->tolerate_src = src;
 	} else if (strcmp(key, "log") == 0) {
 		ok = ms_parse_log(value, &cfg->log, sub);
 		if (ok)
@@ -327,13 +428,25 @@ static bool apply_key(struct ms_config *cfg, const char *key, const char *value,
 			cfg->strict_src = src;
 	} else {
 		seterr(err,
-		       "%s: unknown key \"%.60s\" (known: ports, log, strict)",
+		       "%s: unknown key \"%.60s\" (known: ports, connect, "
+		       "tolerate, log, strict)",
 		       prefix, key);
 		return false;
 	}
 	if (!ok)
 		seterr(err, "%s: %s", prefix, sub);
 	return ok;
+}
+
+static unsigned key_bit(const char *key)
+{
+	static const char *const keys[] = {"ports", "connect", "tolerate",
+					   "log", "strict"};
+
+	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1u << i;
+	return 0;
 }
 
 bool ms_parse_file(const char *text, size_t len, const char *name,
@@ -381,10 +494,7 @@ bool ms_parse_file(const char *text, size_t len, const char *name,
 		trim_copy(line, (size_t)(eq - line), key, sizeof(key));
 		trim_copy(eq + 1, llen - (size_t)(eq + 1 - line), value,
 			  sizeof(value));
-		bit = strcmp(key, "ports") == 0	   ? 1u
-		      : strcmp(key, "log") == 0	   ? 2u
-		      : strcmp(key, "strict") == 0 ? 4u
-						   : 0u;
+		bit = key_bit(key);
 		if (bit & seen) {
 			seterr(e, "%s: key \"%s\" given twice", prefix, key);
 			goto bad;
@@ -402,14 +512,17 @@ bool ms_parse_file(const char *text, size_t len, const char *name,
 
 bool ms_apply_env(const struct ms_env *env, struct ms_config *cfg, char *err)
 {
-	static const char *const keys[] = {"ports", "log", "strict"};
-	static const char *const vars[] = {"MPTCPSHIM_PORTS", "MPTCPSHIM_LOG",
-					   "MPTCPSHIM_STRICT"};
-	const char *values[] = {env->ports, env->log, env->strict};
+	static const char *const keys[] = {"ports", "connect", "tolerate",
+					   "log", "strict"};
+	static const char *const vars[] = {
+		"MPTCPSHIM_PORTS", "MPTCPSHIM_CONNECT", "MPTCPSHIM_TOLERATE",
+		"MPTCPSHIM_LOG", "MPTCPSHIM_STRICT"};
+	const char *values[] = {env->ports, env->connect, env->tolerate,
+				env->log, env->strict};
 	bool ok = true;
 	char e[MS_ERRLEN];
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (!values[i] ||
 		    apply_key(cfg, keys[i], values[i], MS_SRC_ENV, vars[i], e))
 			continue;
@@ -481,6 +594,17 @@ bool ms_portlist_match(const struct ms_portlist *pl, const struct sockaddr *sa,
 bool ms_portlist_may_match(const struct ms_portlist *pl)
 {
 	return pl->mode != MS_LIST_NONE;
+}
+
+bool ms_connect_match(const struct ms_portlist *pl, const struct sockaddr *sa,
+		      socklen_t len)
+{
+	return pl->mode != MS_LIST_UNSET && ms_portlist_match(pl, sa, len);
+}
+
+bool ms_connect_may_match(const struct ms_portlist *pl)
+{
+	return pl->mode == MS_LIST_ALL || pl->mode == MS_LIST_RULES;
 }
 
 bool ms_portlist_format(const struct ms_portlist *pl, char *buf, size_t len)

@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 /* Is fd still what socket() gave the program: a TCP socket, unbound and
- * unconnected? (The slot may be stale: close() is not interposed.) */
+ * unconnected? (The slot may be stale: close() is not interposed.) An
+ * address bound with IP_BIND_ADDRESS_NO_PORT counts as bound. */
 static bool still_fresh(int fd, int domain)
 {
 	struct sockaddr_storage ss;
@@ -31,9 +32,15 @@ static bool still_fresh(int fd, int domain)
 	    ss.ss_family != domain)
 		return false;
 	/* listen() or connect() would have bound an ephemeral port. */
-	if (domain == AF_INET)
-		return ((struct sockaddr_in *)&ss)->sin_port == 0;
-	return ((struct sockaddr_in6 *)&ss)->sin6_port == 0;
+	if (domain == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)&ss;
+
+		return sin->sin_port == 0 && sin->sin_addr.s_addr == INADDR_ANY;
+	}
+	const struct sockaddr_in6 *sin6 = (const void *)&ss;
+
+	return sin6->sin6_port == 0 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
 }
 
 static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
@@ -71,7 +78,8 @@ bool ms_convert(int fd, ms_slot v, struct ms_failure *f)
 		return fail(f, MS_STAGE_CREATE, errno);
 	for (const struct ms_opt *o = rec ? rec->head : NULL; o; o = o->next) {
 		if (ms_real.setsockopt(nfd, o->level, o->name, o->val,
-				       o->len) != 0) {
+				       o->len) != 0 &&
+		    !ms_tolerated(o->level, o->name, errno)) {
 			f->level = o->level;
 			f->name = o->name;
 			fail(f, MS_STAGE_OPTION, errno);

@@ -144,8 +144,11 @@ struct ms_failure {
 bool ms_convert(int fd, ms_slot v, struct ms_failure *f);
 void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f);
 
-/* ---- optnames.c ---- */
-const char *ms_opt_name(int level, int name);
+/* shim.c: may a failure of this option on an MPTCP socket be ignored (the
+ * `tolerate` setting)? Logs the first time per option. */
+bool ms_tolerated(int level, int name, int err);
+
+/* ---- optnames.c (names are in config.h) ---- */
 enum ms_uncopyable ms_opt_copyable(int level, int name, socklen_t len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
+#include <string.h>
 
 #ifndef SO_ATTACH_REUSEPORT_CBPF
 #define SO_ATTACH_REUSEPORT_CBPF 51
@@ -87,6 +88,18 @@ const char *ms_opt_name(int level, int name)
 		if (names[i].level == level && names[i].name == name)
 			return names[i].str;
 	return NULL;
+}
+
+bool ms_opt_lookup(const char *str, int *level, int *name)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i].str, str) == 0) {
+			*level = names[i].level;
+			*name = names[i].name;
+			return true;
+		}
+	}
+	return false;
 }
 
 enum ms_uncopyable ms_opt_copyable(int level, int name, socklen_t len)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,8 +32,11 @@
 struct ms_real ms_real;
 
 static struct ms_config cfg;
-/* socket() records candidates only when some bind could convert. */
+/* socket() records candidates only when some bind() or connect() could
+ * convert them. */
 static bool track_on;
+static bool connect_on;
+static bool tolerate_on;
 static atomic_bool ready;
 static atomic_bool ctor_started;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -101,6 +105,28 @@ static bool load_file(const char *path, bool explicit, char *err)
 		close(fd);
 		return false;
 	}
+	/* Like sshd's StrictModes: a privileged process trusts only a file
+	 * that nobody else could have written. */
+	if (geteuid() == 0 || getauxval(AT_SECURE)) {
+		if (st.st_uid != 0 && st.st_uid != geteuid()) {
+			snprintf(err, MS_ERRLEN,
+				 "configuration file %s is owned by uid %u, "
+				 "not by root or this process's user; "
+				 "refusing it",
+				 path, (unsigned)st.st_uid);
+			close(fd);
+			return false;
+		}
+		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+			snprintf(err, MS_ERRLEN,
+				 "configuration file %s is writable by group "
+				 "or others (mode %03o); refusing it (chmod "
+				 "go-w %s)",
+				 path, (unsigned)(st.st_mode & 0777), path);
+			close(fd);
+			return false;
+		}
+	}
 	if (st.st_size > MS_CONFIG_MAX) {
 		snprintf(err, MS_ERRLEN,
 			 "configuration file %s: larger than %d bytes", path,
@@ -163,6 +189,8 @@ static void ms_init(void)
 	path = secure_getenv("MPTCPSHIM_CONFIG");
 	ok = load_file(path ? path : MS_DEFAULT_CONFIG, path != NULL, err);
 	env.ports = secure_getenv("MPTCPSHIM_PORTS");
+	env.connect = secure_getenv("MPTCPSHIM_CONNECT");
+	env.tolerate = secure_getenv("MPTCPSHIM_TOLERATE");
 	env.log = secure_getenv("MPTCPSHIM_LOG");
 	env.strict = secure_getenv("MPTCPSHIM_STRICT");
 	/* Both sources are read to the end, so that a valid strict or log
@@ -186,7 +214,10 @@ static void ms_init(void)
 		}
 		log_error_line(err, "; converting nothing");
 	}
-	track_on = !cfg.broken && ms_portlist_may_match(&cfg.ports);
+	connect_on = !cfg.broken && ms_connect_may_match(&cfg.connect);
+	track_on = !cfg.broken &&
+		   (ms_portlist_may_match(&cfg.ports) || connect_on);
+	tolerate_on = !cfg.broken && cfg.tolerate.n > 0;
 	pthread_atfork(on_fork_prepare, on_fork_parent, ms_track_atfork_child);
 
 	if (ms_log_on(MS_LOG_DEBUG)) {
@@ -201,6 +232,16 @@ static void ms_init(void)
 			       : cfg.ports.mode == MS_LIST_UNSET
 				       ? "all (default)"
 				       : list);
+		if (!ms_portlist_format(&cfg.connect, list, sizeof(list)))
+			strcpy(list, "(long list)");
+		ms_msg_str(&m, " connect=");
+		ms_msg_str(&m, cfg.broken || cfg.connect.mode == MS_LIST_UNSET
+				       ? "none"
+				       : list);
+		if (!ms_optset_format(&cfg.tolerate, list, sizeof(list)))
+			strcpy(list, "(long list)");
+		ms_msg_str(&m, " tolerate=");
+		ms_msg_str(&m, list);
 		ms_msg_str(&m, cfg.strict ? " strict=1" : " strict=0");
 		if (!atomic_load(&ctor_started))
 			ms_msg_str(&m, "; initialised by an interposed call "
@@ -228,7 +269,14 @@ __attribute__((constructor)) static void ms_ctor(void)
 
 /* ---- warnings once per address ---- */
 
+enum once_kind {
+	ONCE_BIND,	   /* a listener fallback or strict failure */
+	ONCE_CONNECT,	   /* an outbound fallback or strict failure */
+	ONCE_CONNECT_INFO, /* the first outbound conversion */
+};
+
 struct warned {
+	uint8_t kind;
 	uint8_t family;
 	uint8_t addr[16];
 	uint16_t port;
@@ -237,10 +285,12 @@ struct warned {
 static struct warned warned[MS_WARNED_MAX];
 static unsigned nwarned;
 
-/* True the first time an address is seen (or when the memory is full). */
-static bool first_time_for(const struct sockaddr *sa)
+/* True the first time an address is seen for this kind of message (or
+ * when the memory is full). */
+static bool first_time_for(enum once_kind kind, const struct sockaddr *sa)
 {
-	struct warned w = {.family = (uint8_t)sa->sa_family};
+	struct warned w = {.kind = (uint8_t)kind,
+			   .family = (uint8_t)sa->sa_family};
 	bool first = true;
 
 	if (sa->sa_family == AF_INET) {
@@ -318,7 +368,7 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 		return ms_real.bind(fd, sa, len);
 	}
 	if (cfg.strict) {
-		if (ms_log_on(MS_LOG_ERROR) && first_time_for(sa)) {
+		if (ms_log_on(MS_LOG_ERROR) && first_time_for(ONCE_BIND, sa)) {
 			ms_msg_begin(&m, MS_LOG_ERROR);
 			ms_msg_addr(&m, sa, len);
 			ms_msg_str(&m, ": bind() fails (strict mode): ");
@@ -328,7 +378,7 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 		errno = f.err;
 		return -1;
 	}
-	if (ms_log_on(MS_LOG_WARN) && first_time_for(sa)) {
+	if (ms_log_on(MS_LOG_WARN) && first_time_for(ONCE_BIND, sa)) {
 		ms_msg_begin(&m, MS_LOG_WARN);
 		ms_msg_addr(&m, sa, len);
 		ms_msg_str(&m, ": staying TCP: ");
@@ -337,6 +387,99 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 	}
 	errno = saved;
 	return ms_real.bind(fd, sa, len);
+}
+
+/* ---- tolerate ---- */
+
+static atomic_uint tolerated_logged; /* bit per entry of cfg.tolerate */
+
+bool ms_tolerated(int level, int name, int err)
+{
+	if (!tolerate_on || (err != ENOPROTOOPT && err != EOPNOTSUPP))
+		return false;
+	for (unsigned i = 0; i < cfg.tolerate.n; i++) {
+		unsigned bit = 1u << i;
+
+		if (cfg.tolerate.o[i].level != level ||
+		    cfg.tolerate.o[i].name != name)
+			continue;
+		if (!(atomic_fetch_or(&tolerated_logged, bit) & bit) &&
+		    ms_log_on(MS_LOG_WARN)) {
+			struct ms_msg m;
+
+			ms_msg_begin(&m, MS_LOG_WARN);
+			ms_msg_opt(&m, level, name);
+			ms_msg_str(&m, " is not supported on MPTCP sockets by "
+				       "this kernel (");
+			ms_msg_errno(&m, err);
+			ms_msg_str(&m, "); reporting success as `tolerate` "
+				       "says (logged once)");
+			ms_msg_end(&m);
+		}
+		return true;
+	}
+	return false;
+}
+
+static bool is_mptcp(int fd)
+{
+	int proto = 0;
+	socklen_t len = sizeof(proto);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+	       proto == IPPROTO_MPTCP;
+}
+
+/* connect() of a candidate to a destination in the `connect` list. */
+static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len,
+			     ms_slot v)
+{
+	struct ms_failure f = {0};
+	int saved = errno;
+	struct ms_msg m;
+	bool ok = ms_convert(fd, v, &f);
+
+	ms_slot_free(v);
+	if (ok) {
+		enum ms_log_level l = first_time_for(ONCE_CONNECT_INFO, sa)
+					      ? MS_LOG_INFO
+					      : MS_LOG_DEBUG;
+
+		if (ms_log_on(l)) {
+			ms_msg_begin(&m, l);
+			ms_msg_str(&m, "outbound connection to ");
+			ms_msg_addr(&m, sa, len);
+			ms_msg_str(&m, " uses MPTCP");
+			if (l == MS_LOG_INFO)
+				ms_msg_str(&m, " (said once per destination)");
+			ms_msg_end(&m);
+		}
+	} else if (f.stage != MS_STAGE_NOTFRESH) {
+		if (cfg.strict) {
+			if (ms_log_on(MS_LOG_ERROR) &&
+			    first_time_for(ONCE_CONNECT, sa)) {
+				ms_msg_begin(&m, MS_LOG_ERROR);
+				ms_msg_addr(&m, sa, len);
+				ms_msg_str(&m,
+					   ": connect() fails (strict mode): ");
+				ms_msg_failure(&m, &f);
+				ms_msg_end(&m);
+			}
+			errno = f.err;
+			return -1;
+		}
+		if (ms_log_on(MS_LOG_WARN) &&
+		    first_time_for(ONCE_CONNECT, sa)) {
+			ms_msg_begin(&m, MS_LOG_WARN);
+			ms_msg_str(&m, "outbound connection to ");
+			ms_msg_addr(&m, sa, len);
+			ms_msg_str(&m, " stays TCP: ");
+			ms_msg_failure(&m, &f);
+			ms_msg_end(&m);
+		}
+	}
+	errno = saved;
+	return ms_real.connect(fd, sa, len);
 }
 
 /* ---- the exported functions ---- */
@@ -369,15 +512,28 @@ MS_EXPORT int socket(int domain, int type, int protocol)
 MS_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 			 socklen_t len)
 {
-	int rc;
+	int before = errno, rc;
 
 	ensure_init();
 	rc = ms_real.setsockopt(fd, level, name, val, len);
-	if (rc == 0 && track_on && ms_is_tracked(fd)) {
-		int saved = errno;
+	if (rc == 0) {
+		if (track_on && ms_is_tracked(fd)) {
+			ms_track_setsockopt(fd, level, name, val, len);
+			errno = before;
+		}
+		return rc;
+	}
+	/* Only a failed call looks at `tolerate`: no cost on success. */
+	if (MS_UNLIKELY(tolerate_on)) {
+		int err = errno;
 
-		ms_track_setsockopt(fd, level, name, val, len);
-		errno = saved;
+		if ((err == ENOPROTOOPT || err == EOPNOTSUPP) &&
+		    ms_optset_has(&cfg.tolerate, level, name) && is_mptcp(fd) &&
+		    ms_tolerated(level, name, err)) {
+			errno = before;
+			return 0;
+		}
+		errno = err;
 	}
 	return rc;
 }
@@ -397,13 +553,21 @@ MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 
 MS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	ensure_init();
-	/* An outbound socket: never a listener candidate again. */
-	if (track_on && ms_is_tracked(fd)) {
-		int saved = errno;
+	ms_slot v;
+	int saved;
 
-		ms_untrack(fd);
-		errno = saved;
-	}
+	ensure_init();
+	if (!track_on || !ms_is_tracked(fd))
+		return ms_real.connect(fd, sa, len);
+	/* An outbound socket: never a listener candidate again. */
+	saved = errno;
+	v = ms_track_take(fd);
+	if (v != 0 && connect_on && sa &&
+	    len >= (socklen_t)sizeof(sa_family_t) &&
+	    (int)sa->sa_family == ms_slot_domain(v) &&
+	    ms_connect_match(&cfg.connect, sa, len))
+		return connect_candidate(fd, sa, len, v);
+	ms_slot_free(v);
+	errno = saved;
 	return ms_real.connect(fd, sa, len);
 }

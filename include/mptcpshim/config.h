@@ -44,6 +44,15 @@ struct ms_portlist {
 	struct ms_rule *rules;
 };
 
+/* Socket options named in the `tolerate` setting. */
+#define MS_TOLERATE_MAX 32
+struct ms_optset {
+	unsigned n;
+	struct {
+		int level, name;
+	} o[MS_TOLERATE_MAX];
+};
+
 /* Where an effective setting came from, for messages and `check`. */
 enum ms_source {
 	MS_SRC_DEFAULT = 0,
@@ -52,10 +61,13 @@ enum ms_source {
 };
 
 struct ms_config {
-	struct ms_portlist ports;
+	struct ms_portlist ports;   /* listeners: unset means all */
+	struct ms_portlist connect; /* destinations: unset means none */
+	struct ms_optset tolerate;
 	enum ms_log_level log;
 	bool strict;
-	enum ms_source ports_src, log_src, strict_src;
+	enum ms_source ports_src, connect_src, tolerate_src, log_src,
+		strict_src;
 	/* The configuration was invalid: convert nothing. */
 	bool broken;
 };
@@ -65,6 +77,8 @@ struct ms_config {
 bool ms_parse_ports(const char *s, struct ms_portlist *out, char *err);
 bool ms_parse_log(const char *s, enum ms_log_level *out, char *err);
 bool ms_parse_bool(const char *s, bool *out, char *err);
+/* "TCP_NODELAY,TCP_CORK" or "none" */
+bool ms_parse_optset(const char *s, struct ms_optset *out, char *err);
 
 /* Applies "key = value" lines of a configuration file to cfg (marking the
  * keys as coming from the file). name is used in messages. */
@@ -74,6 +88,8 @@ bool ms_parse_file(const char *text, size_t len, const char *name,
 /* Environment overrides, each may be NULL (not set). */
 struct ms_env {
 	const char *ports;
+	const char *connect;
+	const char *tolerate;
 	const char *log;
 	const char *strict;
 };
@@ -88,9 +104,25 @@ void ms_portlist_free(struct ms_portlist *pl);
 bool ms_portlist_match(const struct ms_portlist *pl, const struct sockaddr *sa,
 		       socklen_t len);
 
+/* Does a connect() to this destination belong to the `connect` list? An
+ * unset list means none (outbound connections stay TCP unless named). */
+bool ms_connect_match(const struct ms_portlist *pl, const struct sockaddr *sa,
+		      socklen_t len);
+
 /* Would a socket bound anywhere ever be converted? Used so that socket()
  * does no tracking at all with `none`. */
 bool ms_portlist_may_match(const struct ms_portlist *pl);
+/* The same for the `connect` list. */
+bool ms_connect_may_match(const struct ms_portlist *pl);
+
+/* Is (level, name) in the set? */
+bool ms_optset_has(const struct ms_optset *set, int level, int name);
+/* Writes the set as "TCP_NODELAY,TCP_CORK" (or "none"). */
+bool ms_optset_format(const struct ms_optset *set, char *buf, size_t len);
+
+/* Socket option names, for messages and the `tolerate` setting. */
+const char *ms_opt_name(int level, int name);
+bool ms_opt_lookup(const char *str, int *level, int *name);
 
 const char *ms_log_level_name(enum ms_log_level l);
 const char *ms_source_name(enum ms_source s);

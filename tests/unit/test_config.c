@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -260,7 +261,10 @@ static void test_file_errors(void **state)
 	static const struct {
 		const char *text, *named;
 	} cases[] = {
-		{"port = 443\n", "test.conf:1: unknown key \"port\""},
+		{"port = 443\n", "test.conf:1: unknown key \"port\" (known: "
+				 "ports, connect, tolerate, log, strict)"},
+		{"tolerate = TCP_NOPE\n",
+		 "test.conf:1: unknown socket option \"TCP_NOPE\""},
 		{"\n\nports 443\n", "test.conf:3: expected \"key = value\""},
 		{"ports = 443\nports = 80\n",
 		 "test.conf:2: key \"ports\" given twice"},
@@ -342,6 +346,77 @@ static void test_fallback_decision(void **state)
 		assert_false(ms_errno_means_no_mptcp(resource[i]));
 }
 
+/* `connect`: same syntax, but an unset list matches nothing. */
+static void test_connect_list(void **state)
+{
+	struct ms_config cfg;
+	struct sockaddr_in d = v4("192.0.2.1", 443);
+	struct ms_env env = {.connect = "443,[2001:db8::1]:8443"};
+	char err[MS_ERRLEN];
+
+	(void)state;
+	ms_config_init(&cfg);
+	assert_false(ms_connect_match(&cfg.connect, (struct sockaddr *)&d,
+				      sizeof(d)));
+	assert_false(ms_connect_may_match(&cfg.connect));
+	assert_true(ms_apply_env(&env, &cfg, err));
+	assert_true(ms_connect_may_match(&cfg.connect));
+	assert_int_equal(cfg.connect_src, MS_SRC_ENV);
+	assert_true(ms_connect_match(&cfg.connect, (struct sockaddr *)&d,
+				     sizeof(d)));
+	d.sin_port = htons(80);
+	assert_false(ms_connect_match(&cfg.connect, (struct sockaddr *)&d,
+				      sizeof(d)));
+	ms_config_free(&cfg);
+
+	assert_true(parse_text("connect = none\n", &cfg, err));
+	assert_false(ms_connect_may_match(&cfg.connect));
+	ms_config_free(&cfg);
+	assert_false(parse_text("connect = 0\n", &cfg, err));
+	assert_non_null(strstr(err, "test.conf:1: invalid entry \"0\""));
+	ms_config_free(&cfg);
+}
+
+static void test_tolerate(void **state)
+{
+	struct ms_config cfg;
+	struct ms_optset set;
+	char err[MS_ERRLEN], out[256];
+
+	(void)state;
+	/* the default: what nginx sets and kernels before 6.10 refused */
+	ms_config_init(&cfg);
+	assert_true(ms_optset_format(&cfg.tolerate, out, sizeof(out)));
+	assert_string_equal(out, "TCP_NODELAY,TCP_CORK,TCP_KEEPIDLE,"
+				 "TCP_KEEPINTVL,TCP_KEEPCNT,TCP_DEFER_ACCEPT,"
+				 "TCP_FASTOPEN");
+	assert_true(ms_optset_has(&cfg.tolerate, IPPROTO_TCP, TCP_NODELAY));
+	assert_false(
+		ms_optset_has(&cfg.tolerate, IPPROTO_TCP, TCP_USER_TIMEOUT));
+	ms_config_free(&cfg);
+
+	assert_true(ms_parse_optset(" TCP_QUICKACK , TCP_USER_TIMEOUT,"
+				    "TCP_QUICKACK",
+				    &set, err));
+	assert_int_equal(set.n, 2);
+	assert_true(ms_optset_has(&set, IPPROTO_TCP, TCP_QUICKACK));
+	assert_true(ms_parse_optset("none", &set, err));
+	assert_int_equal(set.n, 0);
+	assert_true(ms_optset_format(&set, out, sizeof(out)));
+	assert_string_equal(out, "none");
+
+	assert_false(ms_parse_optset("TCP_NODELAY,tcp_cork", &set, err));
+	assert_non_null(strstr(err, "\"tcp_cork\""));
+	assert_false(ms_parse_optset("TCP_NODELAY,", &set, err));
+	assert_non_null(strstr(err, "empty entry"));
+	assert_false(ms_parse_optset("", &set, err));
+
+	assert_true(parse_text("tolerate = none\n", &cfg, err));
+	assert_int_equal(cfg.tolerate.n, 0);
+	assert_int_equal(cfg.tolerate_src, MS_SRC_FILE);
+	ms_config_free(&cfg);
+}
+
 /* 1,000 entries parse and match (the benchmark's large allowlist). */
 static void test_many_entries(void **state)
 {
@@ -375,6 +450,8 @@ int main(void)
 		cmocka_unit_test(test_file_keeps_valid_keys),
 		cmocka_unit_test(test_env_overrides_file),
 		cmocka_unit_test(test_fallback_decision),
+		cmocka_unit_test(test_connect_list),
+		cmocka_unit_test(test_tolerate),
 		cmocka_unit_test(test_many_entries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
