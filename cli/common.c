@@ -228,6 +228,15 @@ int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr)
 				dup2(null, 2);
 		}
 		execvp(argv[0], argv);
+		if (!strchr(argv[0], '/')) {
+			/* ip lives in /usr/sbin, often not on a user's PATH */
+			char alt[PATH_MAX];
+
+			snprintf(alt, sizeof(alt), "/usr/sbin/%s", argv[0]);
+			execv(alt, argv);
+			snprintf(alt, sizeof(alt), "/sbin/%s", argv[0]);
+			execv(alt, argv);
+		}
 		_exit(127);
 	}
 	close(p[1]);
