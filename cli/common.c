@@ -103,10 +103,14 @@ const char *cli_library_path(void)
 		slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(probe, sizeof(probe), "%s/../libmptcpshim.so",
-				 exe);
-			if (readable_file(probe) && realpath(probe, path))
-				return path;
+			/* the unversioned name, not the file it points to */
+			snprintf(probe, sizeof(probe), "%s/..", exe);
+			if (realpath(probe, path) &&
+			    strlen(path) + 20 < sizeof(path)) {
+				strcat(path, "/libmptcpshim.so");
+				if (readable_file(path))
+					return path;
+			}
 		}
 	}
 	return MS_LIBRARY;
@@ -132,7 +136,10 @@ bool cli_is_library(const char *entry, const char *path)
 
 void cli_env(struct ms_env *env)
 {
+	memset(env, 0, sizeof(*env));
 	env->ports = secure_getenv("MPTCPSHIM_PORTS");
+	env->connect = secure_getenv("MPTCPSHIM_CONNECT");
+	env->tolerate = secure_getenv("MPTCPSHIM_TOLERATE");
 	env->log = secure_getenv("MPTCPSHIM_LOG");
 	env->strict = secure_getenv("MPTCPSHIM_STRICT");
 }

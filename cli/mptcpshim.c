@@ -67,10 +67,9 @@ static const char check_help[] =
 	"prints\n"
 	"the settings the library would use, each with its source (file,\n"
 	"environment or default). Without FILE: $MPTCPSHIM_CONFIG, else\n"
-	"the system file. The MPTCPSHIM_PORTS, MPTCPSHIM_LOG and "
-	"MPTCPSHIM_STRICT\n"
-	"variables of this environment are applied as the library applies "
-	"them,\n"
+	"the system file. The MPTCPSHIM_PORTS, MPTCPSHIM_CONNECT,\n"
+	"MPTCPSHIM_TOLERATE, MPTCPSHIM_LOG and MPTCPSHIM_STRICT variables of\n"
+	"this environment are applied as the library applies them,\n"
 	"unless --no-env is given.\n"
 	"\n"
 	"Exit status: 0 valid, 1 invalid (the parser's message on stderr),\n"
@@ -281,6 +280,14 @@ int cmd_check(int argc, char **argv)
 	else if (!ms_portlist_format(&cfg.ports, list, sizeof(list)))
 		strcpy(list, "(a list too long to show)");
 	print_setting("ports", list, cfg.ports_src, "MPTCPSHIM_PORTS");
+	if (cfg.connect.mode == MS_LIST_UNSET)
+		strcpy(list, "none");
+	else if (!ms_portlist_format(&cfg.connect, list, sizeof(list)))
+		strcpy(list, "(a list too long to show)");
+	print_setting("connect", list, cfg.connect_src, "MPTCPSHIM_CONNECT");
+	if (!ms_optset_format(&cfg.tolerate, list, sizeof(list)))
+		strcpy(list, "(a list too long to show)");
+	print_setting("tolerate", list, cfg.tolerate_src, "MPTCPSHIM_TOLERATE");
 	print_setting("log", ms_log_level_name(cfg.log), cfg.log_src,
 		      "MPTCPSHIM_LOG");
 	print_setting("strict", cfg.strict ? "1" : "0", cfg.strict_src,

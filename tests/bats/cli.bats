@@ -20,7 +20,8 @@ setup() {
 	PORT=$(pick_port 48000 48999)
 	PIDS=()
 	export MPTCPSHIM_LIBRARY=$SHIM
-	unset MPTCPSHIM_PORTS MPTCPSHIM_LOG MPTCPSHIM_STRICT
+	unset MPTCPSHIM_PORTS MPTCPSHIM_LOG MPTCPSHIM_STRICT MPTCPSHIM_CONNECT \
+		MPTCPSHIM_TOLERATE
 	export MPTCPSHIM_CONFIG=/dev/null
 }
 
@@ -185,11 +186,23 @@ wait_line() {
 	[[ "$output" == *"strict = 1 (environment: MPTCPSHIM_STRICT)"* ]]
 }
 
+@test "check: connect and tolerate are shown with their sources" {
+	printf 'connect = 443\n' >"$TMP/d.conf"
+	MPTCPSHIM_TOLERATE=none run "$CLI" check "$TMP/d.conf"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"connect = 443 (file)"* ]]
+	[[ "$output" == *"tolerate = none (environment: MPTCPSHIM_TOLERATE)"* ]]
+	run "$CLI" check /dev/null
+	[[ "$output" == *"connect = none (default)"* ]]
+	[[ "$output" =~ "tolerate = "[A-Z_,]+" (default)" ]]
+}
+
 @test "check: an invalid configuration gives exit 1 and the parser's one line" {
 	printf 'ports = 443\nport = 80\n' >"$TMP/c.conf"
 	run "$CLI" check "$TMP/c.conf"
 	[ "$status" -eq 1 ]
-	[ "$output" = "mptcpshim check: $TMP/c.conf:2: unknown key \"port\" (known: ports, log, strict)" ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "mptcpshim check: $TMP/c.conf:2: unknown key \"port\" (known: "* ]]
 	run "$CLI" check "$TMP/none.conf"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"cannot open configuration file $TMP/none.conf"* ]]
