@@ -99,6 +99,20 @@ bool ms_convert(int fd, ms_slot v, struct ms_failure *f)
 		return false;
 	}
 	close(nfd);
+	/* The TCP socket's epoll registrations went with it; make them again
+	 * on the new socket, under the same fd number. This cannot be done
+	 * before dup3() and a failure here cannot be undone: it is reported
+	 * (ENOMEM or max_user_watches are the only causes). */
+	for (unsigned i = 0; rec && i < rec->nep; i++) {
+		struct epoll_event ev = rec->ep[i].ev;
+
+		if (ms_real.epoll_ctl(rec->ep[i].epfd, EPOLL_CTL_ADD, fd,
+				      &ev) != 0 &&
+		    errno != EEXIST) {
+			f->stage = MS_STAGE_EPOLL;
+			f->err = errno;
+		}
+	}
 	return true;
 }
 
@@ -125,6 +139,11 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 			return;
 		}
 		ms_msg_opt(m, f->level, f->name);
+		if (f->why == MS_COPY_EPOLL) {
+			ms_msg_str(m, "the fd is registered in more epoll sets "
+				      "than can be copied");
+			return;
+		}
 		ms_msg_str(m, f->why == MS_COPY_POINTER
 				      ? " refers to memory or an fd and cannot "
 					"be copied to a new socket"
@@ -143,6 +162,11 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 		return;
 	case MS_STAGE_NOTFRESH:
 		ms_msg_str(m, "the fd is no longer an unbound TCP socket");
+		return;
+	case MS_STAGE_EPOLL:
+		ms_msg_str(m, "converted, but adding it to its epoll set again "
+			      "failed: ");
+		ms_msg_errno(m, f->err);
 		return;
 	}
 }

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #ifndef IPPROTO_MPTCP
@@ -25,6 +26,7 @@ struct ms_real {
 	int (*bind)(int, const struct sockaddr *, socklen_t);
 	int (*setsockopt)(int, int, int, const void *, socklen_t);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
 };
 extern struct ms_real ms_real;
 
@@ -66,6 +68,16 @@ enum ms_uncopyable {
 	MS_COPY_TOO_BIG,  /* value larger than we keep */
 	MS_COPY_TOO_MANY, /* more distinct options than we keep */
 	MS_COPY_NOMEM,
+	MS_COPY_EPOLL, /* registered in more epoll sets than we keep */
+};
+
+/* An epoll registration of the fd, made before bind()/connect(): epoll
+ * keys on the open file, so it must be made again on the new socket
+ * (nginx adds upstream sockets to its epoll set before connect()). */
+#define MS_MAX_EPOLL 4
+struct ms_epreg {
+	int epfd;
+	struct epoll_event ev;
 };
 
 struct ms_fdrec {
@@ -74,6 +86,8 @@ struct ms_fdrec {
 	int bad_level, bad_name; /* the first option we could not keep */
 	unsigned nopts;
 	struct ms_opt *head, *tail;
+	unsigned nep;
+	struct ms_epreg ep[MS_MAX_EPOLL];
 };
 
 /* A slot is 0 (not tracked), a small tag (tracked, nothing recorded yet)
@@ -112,6 +126,7 @@ void ms_track_socket(int fd, int domain);
 void ms_untrack(int fd); /* the fd is not a candidate (any more) */
 void ms_track_setsockopt(int fd, int level, int name, const void *val,
 			 socklen_t len);
+void ms_track_epoll(int fd, int epfd, int op, const struct epoll_event *ev);
 /* Takes the fd's slot out of the table; 0 if it was not tracked. */
 ms_slot ms_track_take(int fd);
 /* Puts a slot taken earlier back, unless the fd was reused meanwhile. */
@@ -130,6 +145,7 @@ enum ms_stage {
 	MS_STAGE_FLAGS,	   /* fcntl() on the new socket failed */
 	MS_STAGE_REPLACE,  /* dup3() failed */
 	MS_STAGE_NOTFRESH, /* not an unbound TCP socket any more */
+	MS_STAGE_EPOLL,	   /* re-registering with epoll failed (after!) */
 };
 
 struct ms_failure {

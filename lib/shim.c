@@ -183,6 +183,7 @@ static void ms_init(void)
 	ms_real.bind = resolve("bind", (void *)bind);
 	ms_real.setsockopt = resolve("setsockopt", (void *)setsockopt);
 	ms_real.connect = resolve("connect", (void *)connect);
+	ms_real.epoll_ctl = resolve("epoll_ctl", (void *)epoll_ctl);
 
 	ms_config_init(&cfg);
 	/* secure_getenv: a setuid program reads only the system file. */
@@ -317,6 +318,22 @@ static bool first_time_for(enum once_kind kind, const struct sockaddr *sa)
 	return first;
 }
 
+/* ms_convert() succeeded but could not add the new socket to an epoll set
+ * the old one was in: the program will not hear of it. Say so loudly. */
+static void report_epoll_failure(const struct sockaddr *sa, socklen_t len,
+				 const struct ms_failure *f)
+{
+	struct ms_msg m;
+
+	if (f->err == 0 || !ms_log_on(MS_LOG_ERROR))
+		return;
+	ms_msg_begin(&m, MS_LOG_ERROR);
+	ms_msg_addr(&m, sa, len);
+	ms_msg_str(&m, ": ");
+	ms_msg_failure(&m, f);
+	ms_msg_end(&m);
+}
+
 /* bind() of a socket that socket() recorded as a candidate. */
 static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 			  ms_slot v)
@@ -350,6 +367,7 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 
 	if (ms_convert(fd, v, &f)) {
 		ms_slot_free(v);
+		report_epoll_failure(sa, len, &f);
 		if (ms_log_on(MS_LOG_INFO)) {
 			ms_msg_begin(&m, MS_LOG_INFO);
 			ms_msg_addr(&m, sa, len);
@@ -441,6 +459,7 @@ static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 
 	ms_slot_free(v);
 	if (ok) {
+		report_epoll_failure(sa, len, &f);
 		enum ms_log_level l = first_time_for(ONCE_CONNECT_INFO, sa)
 					      ? MS_LOG_INFO
 					      : MS_LOG_DEBUG;
@@ -549,6 +568,21 @@ MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 	if (v == 0)
 		return ms_real.bind(fd, sa, len);
 	return bind_candidate(fd, sa, len, v);
+}
+
+MS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	int rc;
+
+	ensure_init();
+	rc = ms_real.epoll_ctl(epfd, op, fd, ev);
+	if (rc == 0 && track_on && ms_is_tracked(fd)) {
+		int saved = errno;
+
+		ms_track_epoll(fd, epfd, op, ev);
+		errno = saved;
+	}
+	return rc;
 }
 
 MS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)

@@ -185,35 +185,70 @@ static void rec_add(struct ms_fdrec *rec, int level, int name, const void *val,
 	}
 }
 
+/* The fd's record, made from a tag if needed. Called with ms_lock held;
+ * NULL if the fd is not tracked (or out of memory). */
+static struct ms_fdrec *rec_of(_Atomic ms_slot *s)
+{
+	ms_slot v = atomic_load_explicit(s, memory_order_relaxed);
+	struct ms_fdrec *rec;
+
+	if (v == 0 || v == MS_SLOT_NOMEM)
+		return NULL;
+	if (slot_is_rec(v))
+		return (struct ms_fdrec *)v;
+	rec = calloc(1, sizeof(*rec));
+	if (!rec) {
+		atomic_store_explicit(s, MS_SLOT_NOMEM, memory_order_relaxed);
+		return NULL;
+	}
+	rec->domain = ms_slot_domain(v);
+	atomic_store_explicit(s, (ms_slot)rec, memory_order_relaxed);
+	return rec;
+}
+
 void ms_track_setsockopt(int fd, int level, int name, const void *val,
 			 socklen_t len)
 {
 	_Atomic ms_slot *s = ms_slot_of(fd);
 	struct ms_fdrec *rec;
-	ms_slot v;
 
 	if (!s)
 		return;
 	pthread_mutex_lock(&ms_lock);
-	v = atomic_load_explicit(s, memory_order_relaxed);
-	if (v == 0 || v == MS_SLOT_NOMEM)
-		goto out;
-	if (slot_is_rec(v)) {
-		rec = (struct ms_fdrec *)v;
-	} else {
-		rec = calloc(1, sizeof(*rec));
-		if (!rec) {
-			atomic_store_explicit(s, MS_SLOT_NOMEM,
-					      memory_order_relaxed);
-			goto out;
-		}
-		rec->domain = ms_slot_domain(v);
-		atomic_store_explicit(s, (ms_slot)rec, memory_order_relaxed);
-	}
-	if (val == NULL && len > 0)
+	rec = rec_of(s);
+	if (rec && val == NULL && len > 0)
 		mark_uncopyable(rec, MS_COPY_POINTER, level, name);
-	else
+	else if (rec)
 		rec_add(rec, level, name, val, len);
+	pthread_mutex_unlock(&ms_lock);
+}
+
+void ms_track_epoll(int fd, int epfd, int op, const struct epoll_event *ev)
+{
+	_Atomic ms_slot *s = ms_slot_of(fd);
+	struct ms_fdrec *rec;
+	unsigned i;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&ms_lock);
+	rec = rec_of(s);
+	if (!rec)
+		goto out;
+	for (i = 0; i < rec->nep && rec->ep[i].epfd != epfd; i++)
+		;
+	if (op == EPOLL_CTL_DEL) {
+		if (i < rec->nep)
+			rec->ep[i] = rec->ep[--rec->nep];
+	} else if (i < rec->nep) {
+		rec->ep[i].ev = *ev;
+	} else if (rec->nep < MS_MAX_EPOLL) {
+		rec->ep[rec->nep].epfd = epfd;
+		rec->ep[rec->nep].ev = *ev;
+		rec->nep++;
+	} else {
+		mark_uncopyable(rec, MS_COPY_EPOLL, 0, 0);
+	}
 out:
 	pthread_mutex_unlock(&ms_lock);
 }

@@ -22,7 +22,7 @@ teardown() {
 @test "only the interposed functions are exported" {
 	run bash -c "nm -D --defined-only '$SHIM' | awk '{print \$3}' | sort | tr '\n' ' '"
 	[ "$status" -eq 0 ]
-	[ "$output" = "bind connect setsockopt socket " ]
+	[ "$output" = "bind connect epoll_ctl setsockopt socket " ]
 }
 
 @test "the library has a soname and an unversioned name for LD_PRELOAD" {
@@ -96,7 +96,7 @@ teardown() {
 	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG="$TMP/shim.conf" "$PROBE" listen 127.0.0.1 "$PORT"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"proto=262"* ]]
-	[[ "$output" == *"debug: loaded; ports=$PORT strict=0"* ]]
+	[[ "$output" == *"debug: loaded; ports=$PORT connect=none tolerate=TCP_NODELAY,"*" strict=0"* ]]
 }
 
 @test "a variable overrides the file's key" {
@@ -218,4 +218,64 @@ in_netns_without_mptcp() {
 	MPTCPSHIM_PORTS=none run shim_run "$PROBE" listen --clearenv 127.0.0.1 "$PORT"
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+}
+
+@test "as root, a configuration file others could write, or owned by someone else, is refused" {
+	need_root
+	echo "ports = none" >"$TMP/shim.conf"
+	chmod 0666 "$TMP/shim.conf"
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG="$TMP/shim.conf" "$PROBE" listen 127.0.0.1 "$PORT"
+	[[ "$output" == *"configuration file $TMP/shim.conf is writable by group or others (mode 666); refusing it (chmod go-w $TMP/shim.conf); converting nothing"* ]]
+	[[ "$output" =~ fd=[0-9]+\ proto=6 ]]
+	chmod 0644 "$TMP/shim.conf"
+	chown nobody "$TMP/shim.conf"
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG="$TMP/shim.conf" "$PROBE" listen 127.0.0.1 "$PORT"
+	[[ "$output" == *"is owned by uid $(id -u nobody), not by root or this process's user; refusing it"* ]]
+	chown root "$TMP/shim.conf"
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG="$TMP/shim.conf" "$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+}
+
+@test "a setuid program (secure-execution mode) ignores the MPTCPSHIM_ variables" {
+	need_root
+	need_mptcp
+	command -v cc >/dev/null || skip "no C compiler to build the setuid probe"
+	# The loader ignores LD_PRELOAD paths in secure mode, so the probe is
+	# linked against the library (absolute RUNPATH) and made setuid root.
+	mkdir -p "$TMP/suid" && cp "$SHIM" "$TMP/suid/libmptcpshim.so.0"
+	ln -s libmptcpshim.so.0 "$TMP/suid/libmptcpshim.so"
+	cc -D_GNU_SOURCE -o "$TMP/suid/probe" "$TOP/tests/tools/shimprobe.c" -L"$TMP/suid" -lmptcpshim \
+		-Wl,-rpath,"$TMP/suid"
+	chmod 755 "$TMP" "$TMP/suid"
+	chmod 4755 "$TMP/suid/probe"
+	# As nobody without setuid, the variable is read: none, so TCP.
+	cp "$TMP/suid/probe" "$TMP/suid/plain" && chmod 755 "$TMP/suid/plain"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups env MPTCPSHIM_PORTS=none \
+		MPTCPSHIM_CONFIG=/dev/null "$TMP/suid/plain" listen 127.0.0.1 "$PORT"
+	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+	# Setuid: the variables are not read, the system file does not exist
+	# in the build's sysconfdir, so the default (all) applies.
+	[ ! -e "$(strings "$SHIM" | grep -m1 '/mptcpshim.conf$')" ] || skip "a system mptcpshim.conf exists on this machine"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups env MPTCPSHIM_PORTS=none \
+		MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_LOG=off "$TMP/suid/probe" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"proto=262"* ]]
+	# MPTCPSHIM_LOG=off was ignored too: the default level (info) speaks
+	[[ "$output" == *"info: 127.0.0.1:$PORT: socket converted to MPTCP"* ]]
+}
+
+@test "tolerate: a refused option on an MPTCP socket is reported as success, logged once per option" {
+	need_mptcp
+	# quickack before bind on a listed port: tolerated, so converted
+	MPTCPSHIM_PORTS=$PORT MPTCPSHIM_TOLERATE=TCP_QUICKACK run shim_run "$PROBE" listen \
+		--count 2 --opt reuseport=1 --opt quickack=1 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'proto=262' <<<"$output")" -eq 2 ]
+	[ "$(grep -c 'warn: TCP_QUICKACK is not supported on MPTCP sockets by this kernel (Protocol not available (ENOPROTOOPT)); reporting success as `tolerate` says (logged once)' <<<"$output")" -eq 1 ]
+	# tolerate=none: the refusal stands and the listener stays TCP
+	MPTCPSHIM_PORTS=$PORT MPTCPSHIM_TOLERATE=none run shim_run "$PROBE" listen \
+		--opt quickack=1 127.0.0.1 "$PORT"
+	[[ "$output" == *"proto=6"* ]]
+	[[ "$output" == *"staying TCP: the MPTCP socket refused TCP_QUICKACK"* ]]
 }

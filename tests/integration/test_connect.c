@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -177,6 +178,70 @@ static void test_nonblocking_with_options(void **state)
 	close(lfd);
 }
 
+/* nginx adds an upstream socket to its epoll set before connect(): the
+ * registration (events and data) must hold for the MPTCP socket. */
+static void test_epoll_registration_kept_on_connect(void **state)
+{
+	int port, lfd = server(43100, 1, &port);
+	struct sockaddr_in d = loopback(port);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
+				 .data.u64 = 0x4242};
+	struct epoll_event got = {0};
+	int rc;
+
+	(void)state;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev), 0);
+	rc = connect(c, (struct sockaddr *)&d, sizeof(d));
+	assert_true(rc == 0 || errno == EINPROGRESS);
+	assert_int_equal(proto_of(c), IPPROTO_MPTCP);
+	assert_int_equal(epoll_wait(ep, &got, 1, 5000), 1);
+	assert_true(got.events & EPOLLOUT);
+	assert_int_equal(got.data.u64, 0x4242);
+	assert_int_equal(is_mptcp(c), 1);
+	/* the program can still modify and delete its registration */
+	ev.events = EPOLLIN;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_MOD, c, &ev), 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_DEL, c, NULL), 0);
+	close(c);
+	close(ep);
+	close(lfd);
+}
+
+/* The same for a listener registered before bind(). */
+static void test_epoll_registration_kept_on_bind(void **state)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 7};
+	struct epoll_event got = {0};
+
+	(void)state;
+	for (int p = 43200; p < 43300; p++) {
+		struct sockaddr_in s = loopback(p);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int c;
+
+		assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+		if (bind(fd, (struct sockaddr *)&s, sizeof(s)) != 0) {
+			close(fd);
+			continue;
+		}
+		assert_int_equal(proto_of(fd), IPPROTO_MPTCP);
+		assert_int_equal(listen(fd, 4), 0);
+		c = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+		assert_int_equal(connect(c, (struct sockaddr *)&s, sizeof(s)),
+				 0);
+		assert_int_equal(epoll_wait(ep, &got, 1, 5000), 1);
+		assert_int_equal(got.data.u64, 7);
+		close(c);
+		close(fd);
+		close(ep);
+		return;
+	}
+	fail_msg("no free port in 43200-43299");
+}
+
 /* A socket already bound (proxy_bind) is not converted. */
 static void test_bound_socket_stays_tcp(void **state)
 {
@@ -268,6 +333,8 @@ int main(void)
 		cmocka_unit_test(test_tcp_backend_still_works),
 		cmocka_unit_test(test_unlisted_destination_stays_tcp),
 		cmocka_unit_test(test_nonblocking_with_options),
+		cmocka_unit_test(test_epoll_registration_kept_on_connect),
+		cmocka_unit_test(test_epoll_registration_kept_on_bind),
 		cmocka_unit_test(test_bound_socket_stays_tcp),
 		cmocka_unit_test(test_refused_same_errno),
 		cmocka_unit_test(test_tolerate_on_mptcp_socket),
