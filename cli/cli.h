@@ -30,10 +30,7 @@ bool cli_is_library(const char *entry, const char *path);
 
 /* Loads a configuration file into cfg the way the library does: a missing
  * non-explicit file is no error, /dev/null is "no file". Sets *present. */
-bool cli_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
-		   bool *present, char *err);
 /* The library's environment overrides, as this process sees them. */
-void cli_env(struct ms_env *env);
 
 /* Option parsing: matches "--name VALUE" and "--name=VALUE". Advances *i
  * past the value. Returns 1 if matched, 0 if not, -1 if the value is

@@ -19,7 +19,6 @@
 #ifndef MS_LIBRARY
 #define MS_LIBRARY "/usr/local/lib/libmptcpshim.so"
 #endif
-#define CONFIG_MAX (64 * 1024)
 
 const char *cli_sub = "";
 
@@ -132,81 +131,6 @@ bool cli_is_library(const char *entry, const char *path)
 		return true;
 	return stat(entry, &a) == 0 && stat(path, &b) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-void cli_env(struct ms_env *env)
-{
-	memset(env, 0, sizeof(*env));
-	env->ports = secure_getenv("MPTCPSHIM_PORTS");
-	env->connect = secure_getenv("MPTCPSHIM_CONNECT");
-	env->tolerate = secure_getenv("MPTCPSHIM_TOLERATE");
-	env->log = secure_getenv("MPTCPSHIM_LOG");
-	env->strict = secure_getenv("MPTCPSHIM_STRICT");
-}
-
-bool cli_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
-		   bool *present, char *err)
-{
-	struct stat st;
-	char *buf;
-	size_t got = 0;
-	ssize_t n = 0;
-	bool ok;
-	int fd;
-
-	*present = false;
-	if (strcmp(path, "/dev/null") == 0)
-		return true;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-
-		if (e == ENOENT && !explicit_path)
-			return true;
-		snprintf(err, MS_ERRLEN,
-			 "cannot open configuration file %s: %s", path,
-			 strerror(e));
-		return false;
-	}
-	*present = true;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, MS_ERRLEN,
-			 "configuration file %s: not a regular file", path);
-		close(fd);
-		return false;
-	}
-	if (st.st_size > CONFIG_MAX) {
-		snprintf(err, MS_ERRLEN,
-			 "configuration file %s: larger than %d bytes", path,
-			 CONFIG_MAX);
-		close(fd);
-		return false;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		snprintf(err, MS_ERRLEN, "out of memory");
-		return false;
-	}
-	for (;;) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (n < 0) {
-		snprintf(err, MS_ERRLEN,
-			 "cannot read configuration file %s: %s", path,
-			 strerror(errno));
-		free(buf);
-		return false;
-	}
-	ok = ms_parse_file(buf, got, path, cfg, err);
-	free(buf);
-	return ok;
 }
 
 int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr)

@@ -393,8 +393,8 @@ static void check_config(void)
 	struct ms_env env;
 
 	ms_config_init(&cfg);
-	cli_env(&env);
-	ok = cli_load_file(path, explicit_path, &cfg, &present, err);
+	ms_env_read(&env);
+	ok = ms_load_file(path, explicit_path, &cfg, &present, err);
 	if (ok)
 		ok = ms_apply_env(&env, &cfg, err);
 	else

@@ -165,14 +165,14 @@ int cmd_run(int argc, char **argv)
 		path = cli_config_path(&explicit_path);
 	}
 	ms_config_init(&cfg);
-	cli_env(&env);
+	ms_env_read(&env);
 	if (ports)
 		env.ports = ports;
 	if (log)
 		env.log = log;
 	if (strict)
 		env.strict = "1";
-	if (!cli_load_file(path, explicit_path, &cfg, &present, err) ||
+	if (!ms_load_file(path, explicit_path, &cfg, &present, err) ||
 	    !ms_apply_env(&env, &cfg, err)) {
 		ms_apply_env(&env, &cfg, e2);
 		ms_config_free(&cfg);
@@ -252,9 +252,9 @@ int cmd_check(int argc, char **argv)
 		path = cli_config_path(&explicit_path);
 	}
 	if (!no_env)
-		cli_env(&env);
+		ms_env_read(&env);
 	ms_config_init(&cfg);
-	ok = cli_load_file(path, explicit_path, &cfg, &present, err);
+	ok = ms_load_file(path, explicit_path, &cfg, &present, err);
 	if (ok)
 		ok = ms_apply_env(&env, &cfg, err);
 	else

@@ -565,7 +565,7 @@ int cmd_enable(int argc, char **argv)
 		/* checked in the root the unit will run in */
 		join(path, sizeof(path), a.root, a.config, NULL, NULL);
 		if (strcmp(a.config, "/dev/null") != 0 &&
-		    !cli_load_file(path, true, &cfg, &present, err)) {
+		    !ms_load_file(path, true, &cfg, &present, err)) {
 			ms_config_free(&cfg);
 			return cli_usage_err("--config: %s", err);
 		}

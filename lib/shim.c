@@ -75,93 +75,6 @@ static void log_error_line(const char *text, const char *tail)
 	ms_msg_end(&m);
 }
 
-/* Reads the configuration file. Returns false (with err) on an error;
- * a missing default file is not one. */
-static bool load_file(const char *path, bool explicit, char *err)
-{
-	char *buf;
-	struct stat st;
-	ssize_t n = 0;
-	size_t got = 0;
-	bool ok;
-	int fd;
-
-	if (strcmp(path, "/dev/null") == 0)
-		return true; /* the usual way to say "no file" */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-
-		if (e == ENOENT && !explicit)
-			return true;
-		snprintf(err, MS_ERRLEN,
-			 "cannot open configuration file %s: %s", path,
-			 strerror(e));
-		return false;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, MS_ERRLEN,
-			 "configuration file %s: not a regular file", path);
-		close(fd);
-		return false;
-	}
-	/* Like sshd's StrictModes: a privileged process trusts only a file
-	 * that nobody else could have written. */
-	if (geteuid() == 0 || getauxval(AT_SECURE)) {
-		if (st.st_uid != 0 && st.st_uid != geteuid()) {
-			snprintf(err, MS_ERRLEN,
-				 "configuration file %s is owned by uid %u, "
-				 "not by root or this process's user; "
-				 "refusing it",
-				 path, (unsigned)st.st_uid);
-			close(fd);
-			return false;
-		}
-		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-			snprintf(err, MS_ERRLEN,
-				 "configuration file %s is writable by group "
-				 "or others (mode %03o); refusing it (chmod "
-				 "go-w %s)",
-				 path, (unsigned)(st.st_mode & 0777), path);
-			close(fd);
-			return false;
-		}
-	}
-	if (st.st_size > MS_CONFIG_MAX) {
-		snprintf(err, MS_ERRLEN,
-			 "configuration file %s: larger than %d bytes", path,
-			 MS_CONFIG_MAX);
-		close(fd);
-		return false;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		snprintf(err, MS_ERRLEN, "configuration file %s: out of memory",
-			 path);
-		close(fd);
-		return false;
-	}
-	for (;;) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (n < 0) {
-		snprintf(err, MS_ERRLEN,
-			 "cannot read configuration file %s: %s", path,
-			 strerror(errno));
-		free(buf);
-		return false;
-	}
-	ok = ms_parse_file(buf, got, path, &cfg, err);
-	free(buf);
-	return ok;
-}
-
 static void on_fork_prepare(void)
 {
 	pthread_mutex_lock(&ms_lock);
@@ -177,7 +90,7 @@ static void ms_init(void)
 	char err[MS_ERRLEN] = "";
 	struct ms_env env;
 	const char *path;
-	bool ok;
+	bool ok, present;
 
 	ms_real.socket = resolve("socket", (void *)socket);
 	ms_real.bind = resolve("bind", (void *)bind);
@@ -188,12 +101,9 @@ static void ms_init(void)
 	ms_config_init(&cfg);
 	/* secure_getenv: a setuid program reads only the system file. */
 	path = secure_getenv("MPTCPSHIM_CONFIG");
-	ok = load_file(path ? path : MS_DEFAULT_CONFIG, path != NULL, err);
-	env.ports = secure_getenv("MPTCPSHIM_PORTS");
-	env.connect = secure_getenv("MPTCPSHIM_CONNECT");
-	env.tolerate = secure_getenv("MPTCPSHIM_TOLERATE");
-	env.log = secure_getenv("MPTCPSHIM_LOG");
-	env.strict = secure_getenv("MPTCPSHIM_STRICT");
+	ok = ms_load_file(path ? path : MS_DEFAULT_CONFIG, path != NULL, &cfg,
+			  &present, err);
+	ms_env_read(&env);
 	/* Both sources are read to the end, so that a valid strict or log
 	 * setting counts even next to a broken one; err keeps the first
 	 * error. */

@@ -95,6 +95,15 @@ struct ms_env {
 };
 bool ms_apply_env(const struct ms_env *env, struct ms_config *cfg, char *err);
 
+/* cfgfile.c: reads the MPTCPSHIM_* variables (secure_getenv). */
+void ms_env_read(struct ms_env *env);
+/* cfgfile.c: reads and applies a configuration file. A missing file is no
+ * error unless explicit_path; /dev/null means none. A privileged process
+ * (root, or setuid/setgid) refuses a file that is owned by another user
+ * or writable by group or others. *present: the file exists. */
+bool ms_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
+		  bool *present, char *err);
+
 void ms_config_init(struct ms_config *cfg);
 void ms_config_free(struct ms_config *cfg);
 void ms_portlist_free(struct ms_portlist *pl);
