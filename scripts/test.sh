@@ -53,7 +53,7 @@ skipped=$((skipped + $(count '^ok .*# skip')))
 failed=$((failed + $(count '^not ok')))
 
 echo "== formatting (.clang-format)"
-if clang-format --dry-run -Werror lib/*.[ch] include/mptcpshim/*.h tests/*/*.c; then
+if clang-format --dry-run -Werror lib/*.[ch] include/mptcpshim/*.h cli/*.[ch] tests/*/*.c; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))
