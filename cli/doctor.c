@@ -386,7 +386,7 @@ static void check_library(void)
 
 static void check_config(void)
 {
-	char err[MS_ERRLEN], e2[MS_ERRLEN];
+	char err[MS_ERRLEN];
 	bool explicit_path, present, ok;
 	const char *path = cli_config_path(&explicit_path);
 	struct ms_config cfg;
@@ -394,11 +394,7 @@ static void check_config(void)
 
 	ms_config_init(&cfg);
 	ms_env_read(&env);
-	ok = ms_load_file(path, explicit_path, &cfg, &present, err);
-	if (ok)
-		ok = ms_apply_env(&env, &cfg, err);
-	else
-		ms_apply_env(&env, &cfg, e2);
+	ok = ms_config_read(&cfg, path, explicit_path, &env, &present, err);
 	if (!ok) {
 		finding("[error]", "configuration: %s", err);
 		fix("correct it, then: mptcpshim check %s", path);

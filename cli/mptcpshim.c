@@ -102,7 +102,7 @@ static char *preload_with(const char *cur, const char *lib)
 int cmd_run(int argc, char **argv)
 {
 	const char *ports = NULL, *log = NULL, *config = NULL, *lib;
-	char err[MS_ERRLEN], e2[MS_ERRLEN], abs[PATH_MAX], *preload;
+	char err[MS_ERRLEN], abs[PATH_MAX], *preload;
 	struct ms_config cfg;
 	struct ms_portlist pl = {0};
 	enum ms_log_level lvl;
@@ -172,9 +172,7 @@ int cmd_run(int argc, char **argv)
 		env.log = log;
 	if (strict)
 		env.strict = "1";
-	if (!ms_load_file(path, explicit_path, &cfg, &present, err) ||
-	    !ms_apply_env(&env, &cfg, err)) {
-		ms_apply_env(&env, &cfg, e2);
+	if (!ms_config_read(&cfg, path, explicit_path, &env, &present, err)) {
 		ms_config_free(&cfg);
 		cli_err("%s", err);
 		cli_err("invalid configuration: not starting %s (see "
@@ -225,7 +223,7 @@ static void print_setting(const char *key, const char *value,
 int cmd_check(int argc, char **argv)
 {
 	const char *file = NULL, *path;
-	char err[MS_ERRLEN], e2[MS_ERRLEN], list[4096];
+	char err[MS_ERRLEN], list[4096];
 	bool explicit_path, present, no_env = false, ok;
 	struct ms_config cfg;
 	struct ms_env env = {0};
@@ -254,11 +252,7 @@ int cmd_check(int argc, char **argv)
 	if (!no_env)
 		ms_env_read(&env);
 	ms_config_init(&cfg);
-	ok = ms_load_file(path, explicit_path, &cfg, &present, err);
-	if (ok)
-		ok = ms_apply_env(&env, &cfg, err);
-	else
-		ms_apply_env(&env, &cfg, e2);
+	ok = ms_config_read(&cfg, path, explicit_path, &env, &present, err);
 	if (!ok) {
 		ms_config_free(&cfg);
 		cli_err("%s", err);

@@ -119,3 +119,21 @@ bool ms_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
 	free(buf);
 	return ok;
 }
+
+bool ms_config_read(struct ms_config *cfg, const char *path, bool explicit_path,
+		    const struct ms_env *env, bool *present, char *err)
+{
+	char ignored[MS_ERRLEN];
+	bool ok = ms_load_file(path, explicit_path, cfg, present, err);
+
+	/* Both sources are read to the end, so that a valid strict or log
+	 * setting counts even next to a broken one; err keeps the first
+	 * error. */
+	if (!env)
+		return ok;
+	if (!ok) {
+		ms_apply_env(env, cfg, ignored);
+		return false;
+	}
+	return ms_apply_env(env, cfg, err);
+}

@@ -101,19 +101,9 @@ static void ms_init(void)
 	ms_config_init(&cfg);
 	/* secure_getenv: a setuid program reads only the system file. */
 	path = secure_getenv("MPTCPSHIM_CONFIG");
-	ok = ms_load_file(path ? path : MS_DEFAULT_CONFIG, path != NULL, &cfg,
-			  &present, err);
 	ms_env_read(&env);
-	/* Both sources are read to the end, so that a valid strict or log
-	 * setting counts even next to a broken one; err keeps the first
-	 * error. */
-	if (ok) {
-		ok = ms_apply_env(&env, &cfg, err);
-	} else {
-		char ignored[MS_ERRLEN];
-
-		ms_apply_env(&env, &cfg, ignored);
-	}
+	ok = ms_config_read(&cfg, path ? path : MS_DEFAULT_CONFIG, path != NULL,
+			    &env, &present, err);
 	ms_log_level = cfg.log;
 	if (!ok) {
 		cfg.broken = true;

@@ -104,6 +104,11 @@ void ms_env_read(struct ms_env *env);
 bool ms_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
 		  bool *present, char *err);
 
+/* cfgfile.c: the file, then the variables (env may be NULL) over it, on
+ * a cfg from ms_config_init(): what the library does at load. */
+bool ms_config_read(struct ms_config *cfg, const char *path, bool explicit_path,
+		    const struct ms_env *env, bool *present, char *err);
+
 void ms_config_init(struct ms_config *cfg);
 void ms_config_free(struct ms_config *cfg);
 void ms_portlist_free(struct ms_portlist *pl);
