@@ -9,6 +9,7 @@ packages=(
 	libcmocka-dev bats
 	nginx libnginx-mod-stream libnginx-mod-mail
 	iproute2 procps psmisc python3 curl
+	gnuplot-nox jq
 	wrk mptcpd strace
 )
 [ "$#" -gt 0 ] && packages+=("$@")
