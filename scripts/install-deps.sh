@@ -11,6 +11,7 @@ packages=(
 	iproute2 procps psmisc python3 curl
 	gnuplot-nox jq
 	wrk mptcpd strace
+	debhelper dpkg-dev fakeroot build-essential lintian man-db
 )
 [ "$#" -gt 0 ] && packages+=("$@")
 
