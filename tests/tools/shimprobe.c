@@ -3,7 +3,7 @@
  * shimprobe: a small socket program for the tests and the demo.
  *
  *   shimprobe listen [--opt NAME=VAL]... [--count N] [--serve N] [--exec]
- *                    [--clearenv] ADDR PORT
+ *                    [--clearenv] [--fd-limit] [--count-fds] ADDR PORT
  *       socket(0), options, bind, listen (N times with --count, for
  *       SO_REUSEPORT groups); prints "fd=N proto=P" for each, where P is
  *       the kernel's SO_PROTOCOL (262 = MPTCP); with --serve answers N
@@ -11,6 +11,13 @@
  *       with --exec, re-executes itself on the listener (fork + execve
  *       without FD_CLOEXEC, as nginx's binary upgrade does); --clearenv
  *       empties the environment first, as nginx does in its workers.
+ *       --fd-limit lowers RLIMIT_NOFILE to fd+1 after socket() and the
+ *       options, for the bind() only (so the library cannot create
+ *       another socket; the old limit is back after bind()).
+ *       --count-fds prints "fds start=A open=B end=C" at the end: the
+ *       open fds at the start, after the last bind()/listen() (or the
+ *       failed call) and after closing every socket it made. A bind()
+ *       or listen() failure still prints it, after the error.
  *   shimprobe connect [--tcp|--mptcp] [--send TEXT] [--read] ADDR PORT
  *       connects, prints "proto=P is_mptcp=M" from the client side
  *       (TCP_IS_MPTCP), sends TEXT and prints the first reply line.
@@ -22,6 +29,7 @@
  * Exit status: 0 success, 1 a socket call failed (errno printed), 2 usage.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -30,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -141,17 +150,84 @@ static int serve(int lfd, int n)
 	return 0;
 }
 
+/* Open fds of this process (the directory's own fd not counted). */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;
+}
+
+#define MAX_LISTENERS 64
+
+struct listen_run {
+	int fds[MAX_LISTENERS];
+	int nfds;
+	int count_fds;
+	int fds_start;
+};
+
+/* With --count-fds: how many fds are open now, then after closing every
+ * socket this run made. Returns rc. */
+static int finish_listen(struct listen_run *r, int rc)
+{
+	int open_now;
+
+	if (!r->count_fds)
+		return rc;
+	open_now = count_fds();
+	for (int i = 0; i < r->nfds; i++)
+		close(r->fds[i]);
+	printf("fds start=%d open=%d end=%d\n", r->fds_start, open_now,
+	       count_fds());
+	fflush(stdout);
+	return rc;
+}
+
+/* bind() with RLIMIT_NOFILE at fd+1: no other fd can be created. */
+static int bind_at_fd_limit(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct rlimit old, low;
+	int rc, e;
+
+	if (getrlimit(RLIMIT_NOFILE, &old) != 0)
+		return -1;
+	low = old;
+	low.rlim_cur = (rlim_t)fd + 1;
+	if (setrlimit(RLIMIT_NOFILE, &low) != 0)
+		return -1;
+	rc = bind(fd, sa, len);
+	e = errno;
+	if (setrlimit(RLIMIT_NOFILE, &old) != 0)
+		return -1;
+	errno = e;
+	return rc;
+}
+
 static int cmd_listen(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
+	struct listen_run run = {.nfds = 0};
 	socklen_t len;
 	int fd = -1, family, nserve = 0, rc, exec_self = 0, count = 1;
-	int first = 0;
+	int first = 0, fd_limit = 0;
 
 	/* options are applied in order after socket(), so parse twice */
 	while (first < argc && strncmp(argv[first], "--", 2) == 0)
 		first += strcmp(argv[first], "--exec") == 0 ||
-					 strcmp(argv[first], "--clearenv") == 0
+					 strcmp(argv[first], "--clearenv") ==
+						 0 ||
+					 strcmp(argv[first], "--fd-limit") ==
+						 0 ||
+					 strcmp(argv[first], "--count-fds") == 0
 				 ? 1
 				 : 2;
 	if (argc - first != 2)
@@ -164,15 +240,26 @@ static int cmd_listen(int argc, char **argv)
 			count = atoi(argv[i + 1]);
 		if (strcmp(argv[i], "--clearenv") == 0)
 			clearenv();
+		if (strcmp(argv[i], "--fd-limit") == 0)
+			fd_limit = 1;
+		if (strcmp(argv[i], "--count-fds") == 0)
+			run.count_fds = 1;
 	}
+	if (count < 1 || count > MAX_LISTENERS)
+		return usage();
+	if (run.count_fds)
+		run.fds_start = count_fds();
 	for (int n = 0; n < count; n++) {
 		fd = socket(family, SOCK_STREAM, 0);
 		if (fd < 0)
-			return die("socket");
+			return finish_listen(&run, die("socket"));
+		run.fds[run.nfds++] = fd;
 		for (int i = 0; i < first; i++) {
 			if (strcmp(argv[i], "--exec") == 0) {
 				exec_self = 1;
-			} else if (strcmp(argv[i], "--clearenv") == 0) {
+			} else if (strcmp(argv[i], "--clearenv") == 0 ||
+				   strcmp(argv[i], "--fd-limit") == 0 ||
+				   strcmp(argv[i], "--count-fds") == 0) {
 				continue;
 			} else if (strcmp(argv[i], "--opt") == 0) {
 				rc = set_named(fd, argv[++i]);
@@ -186,10 +273,13 @@ static int cmd_listen(int argc, char **argv)
 				return usage();
 			}
 		}
-		if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-			return die("bind");
+		rc = fd_limit
+			     ? bind_at_fd_limit(fd, (struct sockaddr *)&ss, len)
+			     : bind(fd, (struct sockaddr *)&ss, len);
+		if (rc != 0)
+			return finish_listen(&run, die("bind"));
 		if (listen(fd, 16) != 0)
-			return die("listen");
+			return finish_listen(&run, die("listen"));
 		printf("fd=%d proto=%d\n", fd, proto_of(fd));
 		fflush(stdout);
 	}
@@ -202,7 +292,7 @@ static int cmd_listen(int argc, char **argv)
 		      "--serve", nstr, (char *)NULL);
 		return die("execl");
 	}
-	return serve(fd, nserve);
+	return finish_listen(&run, serve(fd, nserve));
 }
 
 static int cmd_inherited(int argc, char **argv)
