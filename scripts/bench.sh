@@ -76,9 +76,12 @@ say() { echo "bench: $*" >&2; }
 	die "--duration wants whole seconds, 1 to 120"
 if [ "$quick" = 1 ]; then
 	rounds=1 duration=1
+	micro_rounds=1
 	iters=20000 conn_iters=300 strace_iters=200 spawns=20 lab_size=10
 else
-	iters=200000 conn_iters=3000 strace_iters=1000 spawns=300 lab_size=50
+	# The micro-benchmarks are short: more, shorter rounds for them.
+	micro_rounds=$((rounds * 4))
+	iters=100000 conn_iters=2000 strace_iters=1000 spawns=300 lab_size=50
 fi
 
 for c in wrk mptcpize strace ss python3 awk; do
@@ -177,7 +180,7 @@ variant_order() {
 }
 
 # ================= 1. interposition cost =================
-say "1/4 interposition cost ($rounds rounds)"
+say "1/4 interposition cost ($micro_rounds rounds)"
 ops=(udp_socket tcp_socket udp_setsockopt tcp_setsockopt_pre tcp_setsockopt udp_connect
 	udp_epoll tcp_epoll_pre tcp_connect)
 mb_port=$(port)
@@ -189,7 +192,7 @@ mb_run() { # variant op n [--mark]
 		timeout 120 "$MB" "$op" "$n" "$mb_port"
 	fi
 }
-for ((r = 0; r < rounds; r++)); do
+for ((r = 0; r < micro_rounds; r++)); do
 	for op in "${ops[@]}"; do
 		n=$iters
 		[ "$op" = tcp_connect ] && n=$conn_iters
@@ -239,8 +242,9 @@ spawn_run() { # variant
 }
 for ((r = 0; r < rounds; r++)); do
 	for v in $(variant_order "$r" plain shim1 shim1000 wrap); do
-		val=$(spawn_run "$v" | awk '{ print $2 }')
-		record startup start "$v" "$r" "$val"
+		read -r _ wall cpu < <(spawn_run "$v")
+		record startup start "$v" "$r" "$cpu"
+		record startup wall "$v" "$r" "$wall"
 	done
 done
 
@@ -321,6 +325,29 @@ for v in "${variants[@]}"; do
 	record check listener "$v" 0 "$(ss -HMln "sport = :${front[$v]}" | grep -c . || true)"
 done
 
+# Resident memory of each front's worker (KiB): Rss, and its private part
+# (what this worker alone costs); and the preloaded library's own mappings.
+rss_all() { # when
+	local v m wk
+	for v in "${variants[@]}"; do
+		m=$(cat "$T/front-$v/master")
+		wk=$(ps -o pid= --ppid "$m" | tr -d ' ' | head -n 1)
+		[ -n "$wk" ] || die "no worker for the $v nginx"
+		record rss "worker_$1" "$v" 0 "$(awk '/^Rss:/ { print $2 }' "/proc/$wk/smaps_rollup")"
+		record rss "private_$1" "$v" 0 "$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$wk/smaps_rollup")"
+		record rss "lib_$1" "$v" 0 "$(awk '/^[0-9a-f]+-[0-9a-f]+ / { on = ($0 ~ /libmptcpshim|libmptcpwrap/) }
+			on && /^Rss:/ { s += $2 } END { print s + 0 }' "/proc/$wk/smaps")"
+	done
+}
+# At start, after one keepalive request each.
+for v in "${variants[@]}"; do
+	pre=()
+	[ "$v" = plain ] || pre=(mptcpize run)
+	timeout 20 "${pre[@]}" wrk -t1 -c1 -d1s "http://127.0.0.1:${front[$v]}/" >/dev/null 2>&1 ||
+		die "wrk cannot reach the $v nginx"
+done
+rss_all start
+
 # wrk_run VARIANT WORKLOAD SECONDS [sample]: writes "requests/s errors"
 # to $T/wrk.res.
 wrk_run() {
@@ -385,17 +412,7 @@ for ((r = 0; r < rounds; r++)); do
 	done
 done
 
-# Resident memory of each front's worker, after the runs; and what the
-# preloaded library's own mappings account for in it.
-for v in "${variants[@]}"; do
-	m=$(cat "$T/front-$v/master")
-	wk=$(ps -o pid= --ppid "$m" | tr -d ' ' | head -n 1)
-	[ -n "$wk" ] || die "no worker for the $v nginx"
-	record rss worker "$v" 0 "$(awk '/^Rss:/ { print $2 }' "/proc/$wk/smaps_rollup")"
-	record rss worker_pss "$v" 0 "$(awk '/^Pss:/ { print $2 }' "/proc/$wk/smaps_rollup")"
-	record rss lib "$v" 0 "$(awk '/^[0-9a-f]+-[0-9a-f]+ / { on = ($0 ~ /libmptcpshim|libmptcpwrap/) }
-		on && /^Rss:/ { s += $2 } END { print s + 0 }' "/proc/$wk/smaps")"
-done
+rss_all after
 for pid in "${pids[@]}"; do
 	stop_pid "$pid"
 done
@@ -445,6 +462,7 @@ fi
 	echo "command	scripts/bench.sh$([ "$quick" = 1 ] && echo ' --quick') --rounds $rounds --duration $duration"
 	echo "quick	$quick"
 	echo "rounds	$rounds"
+	echo "micro_rounds	$micro_rounds"
 	echo "duration	$duration"
 	echo "iters	$iters"
 	echo "conn_iters	$conn_iters"
@@ -478,13 +496,18 @@ def med(sec, key, var):
 
 
 def ratio(sec, key, a, b):
-    """Median and range of the per-round ratios a/b."""
+    """Median, interquartile range and extremes of the per-round ratios
+    a/b (rounds pair the variants: same round, back to back)."""
     xa, xb = nums(sec, key, a), nums(sec, key, b)
     rs = [x / y for x, y in zip(xa, xb) if y]
     if not rs:
         return None
+    q1, q3 = (statistics.quantiles(rs, n=4, method="inclusive")
+              if len(rs) > 1 else (rs[0], rs[0]))
     return {"median": round(statistics.median(rs), 3),
-            "min": round(min(rs), 3), "max": round(max(rs), 3)}
+            "q1": round(q1, 3), "q3": round(q3, 3),
+            "min": round(min(rs), 3), "max": round(max(rs), 3),
+            "rounds": len(rs)}
 
 
 def one(sec, key, var):
@@ -510,12 +533,16 @@ def rnd(x, n=1):
     return None if x is None else round(x, n)
 
 
+def noise_has_1(r):
+    return r["q1"] <= 1.0 <= r["q3"] or abs(r["median"] - 1) < 0.03
+
+
 def within(r):
     if r is None:
         return ""
-    if r["min"] <= 1.0 <= r["max"] or abs(r["median"] - 1) < 0.03:
-        return "within noise of 1.00"
-    return "outside the rounds' range"
+    if noise_has_1(r):
+        return "within noise of 1.00 (1.00 inside the interquartile range)"
+    return "1.00 outside the interquartile range: %+.0f%%" % ((r["median"] - 1) * 100)
 
 
 ops = [
@@ -554,10 +581,15 @@ for v, what in (("shim1", "start-up of /bin/true, allowlist of 1 entry"),
     base, s = med("startup", "start", "plain"), med("startup", "start", v)
     wrap = med("startup", "start", "wrap") if v == "shim1" else None
     r = ratio("startup", "start", v, "plain")
-    note = "%+.0f us per start" % ((s - base) / 1000) if base and s else ""
+    note = "%+.0f us of CPU per start" % ((s - base) / 1000) if base and s else ""
     if wrap:
-        note += "; mptcpize column: libmptcpwrap.so preloaded"
-    row("startup." + v, "load", what, "us per start",
+        note += " (libmptcpwrap.so, in the mptcpize column: %+.0f us)" % ((wrap - base) / 1000)
+    wb, ws = med("startup", "wall", "plain"), med("startup", "wall", v)
+    if wb and ws:
+        note += "; wall clock %.0f -> %.0f us (x%.2f [%s])" % (
+            wb / 1000, ws / 1000, ratio("startup", "wall", v, "plain")["median"],
+            "%(q1).2f-%(q3).2f" % ratio("startup", "wall", v, "plain"))
+    row("startup." + v, "load", what, "us of CPU per start",
         baseline=rnd(base / 1000 if base else None),
         shim=rnd(s / 1000 if s else None),
         mptcpize=rnd(wrap / 1000 if wrap else None), shim_vs_base=r,
@@ -565,18 +597,27 @@ for v, what in (("shim1", "start-up of /bin/true, allowlist of 1 entry"),
         shim_vs_mptcpize=ratio("startup", "start", "shim1", "wrap") if wrap else None,
         note=note)
 
-rs = {v: one("rss", "worker", v) for v in ("plain", "shim", "mptcpize")}
-libs = {v: one("rss", "lib", v) for v in ("shim", "mptcpize")}
+def kib(key, v):
+    x = one("rss", key, v)
+    return None if x is None else int(x)
+
+
+V3 = ("plain", "shim", "mptcpize")
+rs = {v: kib("worker_start", v) for v in V3}
 try:
-    d = int(rs["shim"]) - int(rs["plain"])
-    note = ("shim worker %+d KiB vs plain; libmptcpshim.so mappings %s KiB "
-            "(libmptcpwrap.so: %s KiB); one worker each, after the runs"
-            % (d, libs["shim"], libs["mptcpize"]))
-except (TypeError, ValueError):
+    note = ("shim %+d KiB (private %+d KiB), of which the library's own "
+            "mappings %d KiB (libmptcpwrap.so: %d KiB); after the runs: "
+            "%d / %d / %d KiB (private %d / %d / %d)"
+            % (rs["shim"] - rs["plain"],
+               kib("private_start", "shim") - kib("private_start", "plain"),
+               kib("lib_start", "shim"), kib("lib_start", "mptcpize"),
+               *[kib("worker_after", v) for v in V3],
+               *[kib("private_after", v) for v in V3]))
+except TypeError:
     note = "not measured"
-row("load.nginx_worker_rss", "load", "nginx worker resident memory (Rss)", "KiB",
-    baseline=rs["plain"] and int(rs["plain"]), shim=rs["shim"] and int(rs["shim"]),
-    mptcpize=rs["mptcpize"] and int(rs["mptcpize"]), note=note)
+row("load.nginx_worker_rss", "load",
+    "nginx worker resident memory (Rss), at start", "KiB",
+    baseline=rs["plain"], shim=rs["shim"], mptcpize=rs["mptcpize"], note=note)
 
 wl = [("keepalive", "nginx, keepalive requests (wrk -c32)"),
       ("close", "nginx, a new connection per request"),
@@ -586,7 +627,7 @@ for w, what in wl:
                for x in samples.get(("nginx_errors", w, v), []))
     rsm = ratio("nginx", w, "shim", "mptcpize")
     rsb = ratio("nginx", w, "shim", "plain")
-    same = rsm and (rsm["min"] <= 1 <= rsm["max"] or abs(rsm["median"] - 1) < 0.05)
+    same = rsm and noise_has_1(rsm)
     if w == "proxy":
         note = ("shim/mptcpize %.2f: the shim's upstream connections stay TCP, "
                 "mptcpize's are MPTCP sockets too" % rsm["median"]) if rsm else ""
@@ -653,7 +694,7 @@ if lab:
     row("lab.aggregation", "multipath lab", "download over two %s Mbit/s paths, %s MiB"
         % (lab.get("rate_mbit"), lab.get("size_mib")), "Mbit/s",
         baseline=lab["baseline"]["mbit"], shim=lab["mptcp"]["mbit"],
-        shim_vs_base={"median": lab["mptcp"]["ratio"], "min": None, "max": None},
+        shim_vs_base={"median": lab["mptcp"]["ratio"], "q1": None, "q3": None},
         note="baseline: plain TCP client, one path; shim: MPTCP client, %s subflows "
              "(scripts/mptcp-lab.sh, one run)" % lab["mptcp"].get("subflows_ss_M"))
     fo = lab["failover"]
@@ -674,9 +715,9 @@ def fmt(x):
     if x is None:
         return "-"
     if isinstance(x, dict):
-        if x.get("min") is None:
+        if x.get("q1") is None:
             return "%.2f" % x["median"]
-        return "%.2f [%.2f-%.2f]" % (x["median"], x["min"], x["max"])
+        return "%.2f [%.2f-%.2f]" % (x["median"], x["q1"], x["q3"])
     if isinstance(x, float):
         return ("%.0f" % x) if abs(x) >= 1000 else ("%.1f" % x)
     return str(x)
@@ -700,10 +741,11 @@ md.append("Measured %s on %s (%s cores, %s), kernel %s; nginx %s, wrk %s, "
           % (meta["date"], meta["cpu"], meta["cores"], meta["os"], meta["kernel"],
              meta["nginx"], meta["wrk"], meta["mptcpd"], meta["shim"], meta["loadavg"]))
 md.append("")
-md.append("Command: `%s`. Medians of %s rounds, variants alternated (order "
-          "rotating each round); a ratio is the median of the per-round "
-          "ratios, [min-max] over the rounds."
-          % (meta["command"], meta["rounds"]))
+md.append("Command: `%s`. Medians of %s rounds (%s for the "
+          "micro-benchmarks), the variants alternated, their order rotating "
+          "each round; a ratio is the median of the per-round ratios, "
+          "[interquartile range] of those ratios after it (bench.json has "
+          "every sample)." % (meta["command"], meta["rounds"], meta["micro_rounds"]))
 md.append("")
 md.append("baseline = no library (plain TCP, plain wrk); shim = "
           "libmptcpshim preloaded (nginx rows: `MPTCPSHIM_PORTS=<front port>`, "
@@ -738,6 +780,7 @@ for r in rows:
         status = "" if r["status"] == "ok" else r["status"].upper() + ": "
         print("      " + status + r["note"])
 print()
-print("(%s; %s)" % (meta["command"], meta["date"]))
+print("(%s; %s; ratios: median of the per-round ratios [interquartile range])"
+      % (meta["command"], meta["date"]))
 PY
 say "wrote $out/bench.json and $out/bench.md"
