@@ -12,6 +12,7 @@ packages=(
 	gnuplot-nox jq
 	wrk mptcpd strace
 	debhelper dpkg-dev fakeroot build-essential lintian man-db
+	clang libclang-rt-14-dev libtsan2
 )
 [ "$#" -gt 0 ] && packages+=("$@")
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, builds with
 # warnings as errors, and runs every test - unit and integration tests
-# (cmocka, through meson), the same again under ASan+UBSan, the bats
-# suites, and the formatting check. Exits non-zero if anything failed.
+# (cmocka, through meson), the same again under ASan+UBSan and under TSan,
+# the bats suites, a 60 s run of the parser's fuzzer, and the formatting
+# check. Exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -42,6 +43,17 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --print-errorlogs || status=1
 count_meson build-asan
 
+echo "== the same tests under TSan (threads, fork; test_concurrency)"
+# gcc: its libtsan is a shared library the preloaded shim links to, so the
+# shim works in any process. halt_on_error: a race report fails the test.
+rm -rf build-tsan
+CC=gcc meson setup build-tsan -Dwerror=true -Db_sanitize=thread \
+	-Db_lundef=false >/dev/null
+ninja -C build-tsan
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	meson test -C build-tsan --print-errorlogs || status=1
+count_meson build-tsan
+
 echo "== bats suites"
 export MPTCPSHIM_BUILD="$top/build-ci"
 tap=$(mktemp)
@@ -51,6 +63,14 @@ count() { grep -c "$1" "$tap" || true; } # grep -c exits 1 on no match
 passed=$((passed + $(count '^ok ') - $(count '^ok .*# skip')))
 skipped=$((skipped + $(count '^ok .*# skip')))
 failed=$((failed + $(count '^not ok')))
+
+echo "== fuzzing the configuration parser (60 s, scripts/fuzz.sh)"
+if scripts/fuzz.sh 60; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	status=1
+fi
 
 echo "== formatting (.clang-format)"
 if clang-format --dry-run -Werror lib/*.[ch] include/mptcpshim/*.h cli/*.[ch] tests/*/*.c; then

@@ -65,7 +65,7 @@
 #endif
 
 #define NTHREADS  8
-#define ROUNDS	  400
+#define ROUNDS	  1000
 #define MIN_FORKS 20
 /* A deadlock fails the test after this many seconds. */
 #define WATCHDOG 60
