@@ -34,6 +34,8 @@ usage: $0 [options]
   --duration S     seconds per wrk run (default 5)
   --out DIR        where bench.json and bench.md go (default bench-out)
   --no-lab         do not run scripts/mptcp-lab.sh
+  --report-from D  measure nothing: make the table again from the raw
+                   samples a run left in D (OUT/raw of that run)
   -h, --help       this text
 Environment: MPTCPSHIM_BUILD (build directory, default build/; needs
 bench/microbench, built by meson), NGINX (default /usr/sbin/nginx),
@@ -51,7 +53,7 @@ LAB=$top/scripts/mptcp-lab.sh
 PORT_LO=49000
 PORT_HI=49999
 
-quick=0 rounds=5 duration=5 out=bench-out lab=1
+quick=0 rounds=5 duration=5 out=bench-out lab=1 report_from=
 while [ "$#" -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1; shift ;;
@@ -59,6 +61,7 @@ while [ "$#" -gt 0 ]; do
 	--duration) duration=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	--no-lab) lab=0; shift ;;
+	--report-from) report_from=${2:?}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -82,6 +85,333 @@ else
 	# The micro-benchmarks are short: more, shorter rounds for them.
 	micro_rounds=$((rounds * 4))
 	iters=100000 conn_iters=2000 strace_iters=1000 spawns=300 lab_size=50
+fi
+
+# report RAWDIR: the table on stdout, $out/bench.json and $out/bench.md,
+# from RAWDIR/meta, RAWDIR/samples and RAWDIR/lab.json (if the lab ran).
+report() {
+	python3 - "$1" "$out" <<'PY'
+import json, os, statistics, sys
+
+T, out = sys.argv[1], sys.argv[2]
+meta = {}
+for line in open(os.path.join(T, "meta")):
+    k, _, v = line.rstrip("\n").partition("\t")
+    meta[k] = v
+samples = {}  # (section, key, variant) -> [values by round]
+for line in open(os.path.join(T, "samples")):
+    sec, key, var, rnd, val = line.split()
+    samples.setdefault((sec, key, var), []).append(val)
+
+
+def nums(sec, key, var):
+    return [float(x) for x in samples.get((sec, key, var), [])]
+
+
+def med(sec, key, var):
+    v = nums(sec, key, var)
+    return statistics.median(v) if v else None
+
+
+def ratio(sec, key, a, b):
+    """Median, interquartile range and extremes of the per-round ratios
+    a/b (rounds pair the variants: same round, back to back)."""
+    xa, xb = nums(sec, key, a), nums(sec, key, b)
+    rs = [x / y for x, y in zip(xa, xb) if y]
+    if not rs:
+        return None
+    if len(rs) > 1:
+        q1, _, q3 = statistics.quantiles(rs, n=4, method="inclusive")
+    else:
+        q1 = q3 = rs[0]
+    return {"median": round(statistics.median(rs), 3),
+            "q1": round(q1, 3), "q3": round(q3, 3),
+            "min": round(min(rs), 3), "max": round(max(rs), 3),
+            "rounds": len(rs)}
+
+
+def one(sec, key, var):
+    v = samples.get((sec, key, var))
+    return v[0] if v else None
+
+
+rows = []
+
+
+def row(id_, section, what, unit, baseline=None, shim=None, mptcpize=None,
+        shim_vs_base=None, mptcpize_vs_base=None, shim_vs_mptcpize=None,
+        note="", status="ok"):
+    rows.append({"id": id_, "section": section, "what": what, "unit": unit,
+                 "baseline": baseline, "shim": shim, "mptcpize": mptcpize,
+                 "shim/baseline": shim_vs_base,
+                 "mptcpize/baseline": mptcpize_vs_base,
+                 "shim/mptcpize": shim_vs_mptcpize,
+                 "note": note, "status": status})
+
+
+def rnd(x, n=1):
+    return None if x is None else round(x, n)
+
+
+def noise_has_1(r):
+    return r["q1"] <= 1.0 <= r["q3"] or abs(r["median"] - 1) < 0.03
+
+
+def within(r):
+    if r is None:
+        return ""
+    if noise_has_1(r):
+        return "within noise of 1.00 (1.00 inside the interquartile range)"
+    return "1.00 outside the interquartile range: %+.0f%%" % ((r["median"] - 1) * 100)
+
+
+ops = [
+    ("udp_socket", "socket()+close(), UDP"),
+    ("tcp_socket", "socket()+close(), TCP never bound (tracked)"),
+    ("udp_setsockopt", "setsockopt(SO_REUSEADDR), UDP"),
+    ("tcp_setsockopt_pre", "setsockopt(TCP_NODELAY), TCP before connect (recorded)"),
+    ("tcp_setsockopt", "setsockopt(TCP_NODELAY), connected TCP"),
+    ("udp_connect", "connect(), UDP"),
+    ("udp_epoll", "epoll_ctl(ADD)+epoll_ctl(DEL), UDP"),
+    ("tcp_epoll_pre", "epoll_ctl(ADD)+epoll_ctl(DEL), TCP before connect (recorded)"),
+    ("tcp_connect", "outbound TCP: socket+setsockopt+connect+accept+close"),
+]
+for op, what in ops:
+    r = ratio("micro", op, "shim", "plain")
+    row("micro." + op, "interposition", what, "ns per call",
+        baseline=rnd(med("micro", op, "plain")), shim=rnd(med("micro", op, "shim")),
+        shim_vs_base=r, note=within(r))
+def total(counts):
+    if not counts or counts == "none":
+        return 0
+    return round(sum(float(c.split("=")[1]) for c in counts.split(",")), 2)
+
+
+for op, what in ops:
+    a, b = one("syscalls", op, "plain"), one("syscalls", op, "shim")
+    row("syscalls." + op, "system calls", what, "syscalls per call (strace)",
+        baseline=total(a), shim=total(b),
+        note=("same: " + a.replace(",", " ")) if a == b
+        else "DIFFERENT: without %s, with %s" % (a, b),
+        status="ok" if a == b else "DIFFERENT")
+    rows[-1]["detail"] = {"baseline": a, "shim": b}
+
+for v, what in (("shim1", "start-up of /bin/true, allowlist of 1 entry"),
+                ("shim1000", "start-up of /bin/true, allowlist of 1,000 entries")):
+    base, s = med("startup", "start", "plain"), med("startup", "start", v)
+    wrap = med("startup", "start", "wrap") if v == "shim1" else None
+    r = ratio("startup", "start", v, "plain")
+    note = "%+.0f us of CPU per start" % ((s - base) / 1000) if base and s else ""
+    if wrap:
+        note += " (libmptcpwrap.so, in the mptcpize column: %+.0f us)" % ((wrap - base) / 1000)
+    wb, ws = med("startup", "wall", "plain"), med("startup", "wall", v)
+    if wb and ws:
+        note += "; wall clock %.0f -> %.0f us (x%.2f [%s])" % (
+            wb / 1000, ws / 1000, ratio("startup", "wall", v, "plain")["median"],
+            "%(q1).2f-%(q3).2f" % ratio("startup", "wall", v, "plain"))
+    row("startup." + v, "load", what, "us of CPU per start",
+        baseline=rnd(base / 1000 if base else None),
+        shim=rnd(s / 1000 if s else None),
+        mptcpize=rnd(wrap / 1000 if wrap else None), shim_vs_base=r,
+        mptcpize_vs_base=ratio("startup", "start", "wrap", "plain") if wrap else None,
+        shim_vs_mptcpize=ratio("startup", "start", "shim1", "wrap") if wrap else None,
+        note=note)
+
+def kib(key, v):
+    x = one("rss", key, v)
+    return None if x is None else int(x)
+
+
+V3 = ("plain", "shim", "mptcpize")
+rs = {v: kib("worker_start", v) for v in V3}
+try:
+    note = ("shim %+d KiB (private %+d KiB), of which the library's own "
+            "mappings %d KiB (libmptcpwrap.so: %d KiB); after the runs: "
+            "%d / %d / %d KiB (private %d / %d / %d)"
+            % (rs["shim"] - rs["plain"],
+               kib("private_start", "shim") - kib("private_start", "plain"),
+               kib("lib_start", "shim"), kib("lib_start", "mptcpize"),
+               *[kib("worker_after", v) for v in V3],
+               *[kib("private_after", v) for v in V3]))
+except TypeError:
+    note = "not measured"
+row("load.nginx_worker_rss", "load",
+    "nginx worker resident memory (Rss), at start", "KiB",
+    baseline=rs["plain"], shim=rs["shim"], mptcpize=rs["mptcpize"], note=note)
+
+wl = [("keepalive", "nginx, keepalive requests (wrk -c32)"),
+      ("close", "nginx, a new connection per request"),
+      ("proxy", "nginx reverse proxy, new upstream connection per request")]
+for w, what in wl:
+    errs = sum(int(x) for v in ("plain", "shim", "mptcpize")
+               for x in samples.get(("nginx_errors", w, v), []))
+    rsm = ratio("nginx", w, "shim", "mptcpize")
+    rsb = ratio("nginx", w, "shim", "plain")
+    same = rsm and noise_has_1(rsm)
+    if w == "proxy":
+        note = ("shim/mptcpize %.2f: the shim's upstream connections stay TCP, "
+                "mptcpize's are MPTCP sockets too" % rsm["median"]) if rsm else ""
+        if same:
+            note += " (within noise of 1.00 in this run)"
+    elif rsm:
+        note = ("the shim %s mptcpize (both: the kernel's MPTCP listener and an "
+                "MPTCP client); MPTCP vs TCP %.2f is the kernel's cost, not the "
+                "library's" % ("equals, within noise," if same else
+                               "differs (%.2f) from" % rsm["median"],
+                               rsb["median"]))
+    else:
+        note = ""
+    if errs:
+        note += "; %d wrk errors" % errs
+    row("nginx." + w, "nginx + wrk", what, "requests/s",
+        baseline=rnd(med("nginx", w, "plain"), 0), shim=rnd(med("nginx", w, "shim"), 0),
+        mptcpize=rnd(med("nginx", w, "mptcpize"), 0),
+        shim_vs_base=ratio("nginx", w, "shim", "plain"),
+        mptcpize_vs_base=ratio("nginx", w, "mptcpize", "plain"),
+        shim_vs_mptcpize=rsm, note=note)
+
+
+def chk(key, v):
+    x = one("check", key, v)
+    return None if x is None else int(x)
+
+
+row("check.listener", "verification", "front listener is MPTCP (ss -Ml)",
+    "MPTCP listeners", baseline=chk("listener", "plain"),
+    shim=chk("listener", "shim"), mptcpize=chk("listener", "mptcpize"),
+    note="expected 0 / 1 / 1",
+    status="ok" if (chk("listener", "plain"), chk("listener", "shim"),
+                    chk("listener", "mptcpize")) == (0, 1, 1) else "UNEXPECTED")
+cm = {v: (chk("clients_mptcp_keepalive", v), chk("clients_tcp_keepalive", v))
+      for v in ("plain", "shim", "mptcpize")}
+ok = cm["plain"][0] == 0 and all((cm[v][0] or 0) > 0 for v in ("shim", "mptcpize"))
+row("check.clients", "verification",
+    "wrk's connections that are MPTCP (ss -M, keepalive run)",
+    "MPTCP of TCP rows",
+    baseline="%s of %s" % cm["plain"], shim="%s of %s" % cm["shim"],
+    mptcpize="%s of %s" % cm["mptcpize"],
+    note="plain wrk vs `mptcpize run wrk`; ss -t also lists MPTCP subflows",
+    status="ok" if ok else "UNEXPECTED")
+um = {v: (chk("upstream_mptcp_proxy", v), chk("upstream_tcp_proxy", v))
+      for v in ("plain", "shim", "mptcpize")}
+ok = um["shim"][0] == 0 and (um["shim"][1] or 0) > 0 and (um["mptcpize"][0] or 0) > 0
+row("check.upstream", "verification",
+    "proxy run: nginx's upstream sockets that are MPTCP (ss -M)",
+    "sockets (most seen in 5 samples)",
+    baseline="%s MPTCP, %s TCP" % um["plain"], shim="%s MPTCP, %s TCP" % um["shim"],
+    mptcpize="%s MPTCP, %s TCP" % um["mptcpize"],
+    note="shim: upstream stays TCP; mptcpize: MPTCP sockets (the backend is "
+         "a plain TCP nginx, so they fall back after the handshake)",
+    status="ok" if ok else "UNEXPECTED")
+
+lab = None
+if meta.get("lab_status") == "ok":
+    try:
+        lab = json.load(open(os.path.join(T, "lab.json")))
+    except (OSError, ValueError) as e:
+        meta["lab_status"], meta["lab_reason"] = "failed", "lab.json: %s" % e
+if lab:
+    row("lab.aggregation", "multipath lab", "download over two %s Mbit/s paths, %s MiB"
+        % (lab.get("rate_mbit"), lab.get("size_mib")), "Mbit/s",
+        baseline=lab["baseline"]["mbit"], shim=lab["mptcp"]["mbit"],
+        shim_vs_base={"median": lab["mptcp"]["ratio"], "q1": None, "q3": None},
+        note="baseline: plain TCP client, one path; shim: MPTCP client, %s subflows "
+             "(scripts/mptcp-lab.sh, one run)" % lab["mptcp"].get("subflows_ss_M"))
+    fo = lab["failover"]
+    row("lab.failover", "multipath lab", "failover: path 1 down mid-download", "s",
+        baseline=fo.get("one_path_needs"), shim=fo.get("done_after_down"),
+        note="down at %s s, stall %s s, finished %s s after the link went down "
+             "(baseline: what a perfect failover would still need at one path's rate); "
+             "checksum ok" % (fo.get("down_at"), fo.get("stall"), fo.get("done_after_down")))
+else:
+    why = meta.get("lab_reason") or "?"
+    for id_, what in (("lab.aggregation", "aggregation over two paths"),
+                      ("lab.failover", "failover")):
+        row(id_, "multipath lab", what, "", note=why,
+            status=meta.get("lab_status", "not run"))
+
+
+def fmt(x):
+    if x is None:
+        return "-"
+    if isinstance(x, dict):
+        if x.get("q1") is None:
+            return "%.2f" % x["median"]
+        return "%.2f [%.2f-%.2f]" % (x["median"], x["q1"], x["q3"])
+    if isinstance(x, float):
+        return ("%.0f" % x) if abs(x) >= 1000 else ("%.1f" % x)
+    return str(x)
+
+
+cols = ["what", "unit", "baseline", "shim", "mptcpize", "shim/baseline",
+        "mptcpize/baseline", "shim/mptcpize", "note"]
+heads = ["measurement", "unit", "baseline", "shim", "mptcpize", "shim/base",
+         "mptcpize/base", "shim/mptcpize", "note"]
+
+doc = {"meta": meta, "rows": rows,
+       "samples": [{"section": k[0], "key": k[1], "variant": k[2], "values": v}
+                   for k, v in sorted(samples.items())]}
+with open(os.path.join(out, "bench.json"), "w") as f:
+    json.dump(doc, f, indent=1)
+    f.write("\n")
+
+md = []
+md.append("Measured %s on %s (%s cores, %s), kernel %s; nginx %s, wrk %s, "
+          "mptcpd %s; libmptcpshim %s; load average at the end %s."
+          % (meta["date"], meta["cpu"], meta["cores"], meta["os"], meta["kernel"],
+             meta["nginx"], meta["wrk"], meta["mptcpd"], meta["shim"], meta["loadavg"]))
+md.append("")
+md.append("Command: `%s`. Medians of %s rounds (%s for the "
+          "micro-benchmarks), the variants alternated, their order rotating "
+          "each round; a ratio is the median of the per-round ratios, "
+          "[interquartile range] of those ratios after it (bench.json has "
+          "every sample)." % (meta["command"], meta["rounds"], meta["micro_rounds"]))
+md.append("")
+md.append("baseline = no library (plain TCP, plain wrk); shim = "
+          "libmptcpshim preloaded (nginx rows: `MPTCPSHIM_PORTS=<front port>`, "
+          "client `mptcpize run wrk`; micro-benchmarks: `MPTCPSHIM_PORTS=443`); "
+          "mptcpize = `mptcpize run nginx`, client `mptcpize run wrk`.")
+md.append("")
+md.append("| " + " | ".join(heads) + " |")
+md.append("|" + "|".join(["---"] * len(heads)) + "|")
+for r in rows:
+    cells = [fmt(r[c]).replace("|", "\\|") for c in cols]
+    if r["status"] not in ("ok",):
+        cells[-1] = "**%s** %s" % (r["status"].upper(), cells[-1])
+    md.append("| " + " | ".join(cells) + " |")
+md.append("")
+with open(os.path.join(out, "bench.md"), "w") as f:
+    f.write("\n".join(md))
+
+# The terminal table: long notes wrapped below their row.
+w = [max(len(heads[i]), *(len(fmt(r[c])) for r in rows)) for i, c in enumerate(cols[:-1])]
+w[0] = min(w[0], 58)
+print()
+print("  ".join(h.ljust(w[i]) for i, h in enumerate(heads[:-1])))
+sec = None
+for r in rows:
+    if r["section"] != sec:
+        sec = r["section"]
+        print("-- " + sec)
+    cells = [fmt(r[c]) for c in cols[:-1]]
+    cells[0] = cells[0][:58]
+    print("  ".join(c.ljust(w[i]) for i, c in enumerate(cells)))
+    if r["note"]:
+        status = "" if r["status"] == "ok" else r["status"].upper() + ": "
+        print("      " + status + r["note"])
+print()
+print("(%s; %s; ratios: median of the per-round ratios [interquartile range])"
+      % (meta["command"], meta["date"]))
+PY
+	say "wrote $out/bench.json and $out/bench.md (raw samples: $1)"
+}
+
+if [ -n "$report_from" ]; then
+	[ -f "$report_from/meta" ] && [ -f "$report_from/samples" ] ||
+		die "--report-from: $report_from has no meta and samples"
+	mkdir -p "$out"
+	report "$report_from"
+	exit 0
 fi
 
 for c in wrk mptcpize strace ss python3 awk; do
@@ -471,316 +801,7 @@ fi
 	echo "lab_status	$lab_status"
 	echo "lab_reason	$lab_reason"
 } >"$T/meta"
-mkdir -p "$out"
-python3 - "$T" "$out" <<'PY'
-import json, os, statistics, sys
-
-T, out = sys.argv[1], sys.argv[2]
-meta = {}
-for line in open(os.path.join(T, "meta")):
-    k, _, v = line.rstrip("\n").partition("\t")
-    meta[k] = v
-samples = {}  # (section, key, variant) -> [values by round]
-for line in open(os.path.join(T, "samples")):
-    sec, key, var, rnd, val = line.split()
-    samples.setdefault((sec, key, var), []).append(val)
-
-
-def nums(sec, key, var):
-    return [float(x) for x in samples.get((sec, key, var), [])]
-
-
-def med(sec, key, var):
-    v = nums(sec, key, var)
-    return statistics.median(v) if v else None
-
-
-def ratio(sec, key, a, b):
-    """Median, interquartile range and extremes of the per-round ratios
-    a/b (rounds pair the variants: same round, back to back)."""
-    xa, xb = nums(sec, key, a), nums(sec, key, b)
-    rs = [x / y for x, y in zip(xa, xb) if y]
-    if not rs:
-        return None
-    q1, q3 = (statistics.quantiles(rs, n=4, method="inclusive")
-              if len(rs) > 1 else (rs[0], rs[0]))
-    return {"median": round(statistics.median(rs), 3),
-            "q1": round(q1, 3), "q3": round(q3, 3),
-            "min": round(min(rs), 3), "max": round(max(rs), 3),
-            "rounds": len(rs)}
-
-
-def one(sec, key, var):
-    v = samples.get((sec, key, var))
-    return v[0] if v else None
-
-
-rows = []
-
-
-def row(id_, section, what, unit, baseline=None, shim=None, mptcpize=None,
-        shim_vs_base=None, mptcpize_vs_base=None, shim_vs_mptcpize=None,
-        note="", status="ok"):
-    rows.append({"id": id_, "section": section, "what": what, "unit": unit,
-                 "baseline": baseline, "shim": shim, "mptcpize": mptcpize,
-                 "shim/baseline": shim_vs_base,
-                 "mptcpize/baseline": mptcpize_vs_base,
-                 "shim/mptcpize": shim_vs_mptcpize,
-                 "note": note, "status": status})
-
-
-def rnd(x, n=1):
-    return None if x is None else round(x, n)
-
-
-def noise_has_1(r):
-    return r["q1"] <= 1.0 <= r["q3"] or abs(r["median"] - 1) < 0.03
-
-
-def within(r):
-    if r is None:
-        return ""
-    if noise_has_1(r):
-        return "within noise of 1.00 (1.00 inside the interquartile range)"
-    return "1.00 outside the interquartile range: %+.0f%%" % ((r["median"] - 1) * 100)
-
-
-ops = [
-    ("udp_socket", "socket()+close(), UDP"),
-    ("tcp_socket", "socket()+close(), TCP never bound (tracked)"),
-    ("udp_setsockopt", "setsockopt(SO_REUSEADDR), UDP"),
-    ("tcp_setsockopt_pre", "setsockopt(TCP_NODELAY), TCP before connect (recorded)"),
-    ("tcp_setsockopt", "setsockopt(TCP_NODELAY), connected TCP"),
-    ("udp_connect", "connect(), UDP"),
-    ("udp_epoll", "epoll_ctl(ADD)+epoll_ctl(DEL), UDP"),
-    ("tcp_epoll_pre", "epoll_ctl(ADD)+epoll_ctl(DEL), TCP before connect (recorded)"),
-    ("tcp_connect", "outbound TCP: socket+setsockopt+connect+accept+close"),
-]
-for op, what in ops:
-    r = ratio("micro", op, "shim", "plain")
-    row("micro." + op, "interposition", what, "ns per call",
-        baseline=rnd(med("micro", op, "plain")), shim=rnd(med("micro", op, "shim")),
-        shim_vs_base=r, note=within(r))
-def total(counts):
-    if not counts or counts == "none":
-        return 0
-    return round(sum(float(c.split("=")[1]) for c in counts.split(",")), 2)
-
-
-for op, what in ops:
-    a, b = one("syscalls", op, "plain"), one("syscalls", op, "shim")
-    row("syscalls." + op, "system calls", what, "syscalls per call (strace)",
-        baseline=total(a), shim=total(b),
-        note=("same: " + a.replace(",", " ")) if a == b
-        else "DIFFERENT: without %s, with %s" % (a, b),
-        status="ok" if a == b else "DIFFERENT")
-    rows[-1]["detail"] = {"baseline": a, "shim": b}
-
-for v, what in (("shim1", "start-up of /bin/true, allowlist of 1 entry"),
-                ("shim1000", "start-up of /bin/true, allowlist of 1,000 entries")):
-    base, s = med("startup", "start", "plain"), med("startup", "start", v)
-    wrap = med("startup", "start", "wrap") if v == "shim1" else None
-    r = ratio("startup", "start", v, "plain")
-    note = "%+.0f us of CPU per start" % ((s - base) / 1000) if base and s else ""
-    if wrap:
-        note += " (libmptcpwrap.so, in the mptcpize column: %+.0f us)" % ((wrap - base) / 1000)
-    wb, ws = med("startup", "wall", "plain"), med("startup", "wall", v)
-    if wb and ws:
-        note += "; wall clock %.0f -> %.0f us (x%.2f [%s])" % (
-            wb / 1000, ws / 1000, ratio("startup", "wall", v, "plain")["median"],
-            "%(q1).2f-%(q3).2f" % ratio("startup", "wall", v, "plain"))
-    row("startup." + v, "load", what, "us of CPU per start",
-        baseline=rnd(base / 1000 if base else None),
-        shim=rnd(s / 1000 if s else None),
-        mptcpize=rnd(wrap / 1000 if wrap else None), shim_vs_base=r,
-        mptcpize_vs_base=ratio("startup", "start", "wrap", "plain") if wrap else None,
-        shim_vs_mptcpize=ratio("startup", "start", "shim1", "wrap") if wrap else None,
-        note=note)
-
-def kib(key, v):
-    x = one("rss", key, v)
-    return None if x is None else int(x)
-
-
-V3 = ("plain", "shim", "mptcpize")
-rs = {v: kib("worker_start", v) for v in V3}
-try:
-    note = ("shim %+d KiB (private %+d KiB), of which the library's own "
-            "mappings %d KiB (libmptcpwrap.so: %d KiB); after the runs: "
-            "%d / %d / %d KiB (private %d / %d / %d)"
-            % (rs["shim"] - rs["plain"],
-               kib("private_start", "shim") - kib("private_start", "plain"),
-               kib("lib_start", "shim"), kib("lib_start", "mptcpize"),
-               *[kib("worker_after", v) for v in V3],
-               *[kib("private_after", v) for v in V3]))
-except TypeError:
-    note = "not measured"
-row("load.nginx_worker_rss", "load",
-    "nginx worker resident memory (Rss), at start", "KiB",
-    baseline=rs["plain"], shim=rs["shim"], mptcpize=rs["mptcpize"], note=note)
-
-wl = [("keepalive", "nginx, keepalive requests (wrk -c32)"),
-      ("close", "nginx, a new connection per request"),
-      ("proxy", "nginx reverse proxy, new upstream connection per request")]
-for w, what in wl:
-    errs = sum(int(x) for v in ("plain", "shim", "mptcpize")
-               for x in samples.get(("nginx_errors", w, v), []))
-    rsm = ratio("nginx", w, "shim", "mptcpize")
-    rsb = ratio("nginx", w, "shim", "plain")
-    same = rsm and noise_has_1(rsm)
-    if w == "proxy":
-        note = ("shim/mptcpize %.2f: the shim's upstream connections stay TCP, "
-                "mptcpize's are MPTCP sockets too" % rsm["median"]) if rsm else ""
-        if same:
-            note += " (within noise of 1.00 in this run)"
-    elif rsm:
-        note = ("the shim %s mptcpize (both: the kernel's MPTCP listener and an "
-                "MPTCP client); MPTCP vs TCP %.2f is the kernel's cost, not the "
-                "library's" % ("equals, within noise," if same else
-                               "differs (%.2f) from" % rsm["median"],
-                               rsb["median"]))
-    else:
-        note = ""
-    if errs:
-        note += "; %d wrk errors" % errs
-    row("nginx." + w, "nginx + wrk", what, "requests/s",
-        baseline=rnd(med("nginx", w, "plain"), 0), shim=rnd(med("nginx", w, "shim"), 0),
-        mptcpize=rnd(med("nginx", w, "mptcpize"), 0),
-        shim_vs_base=ratio("nginx", w, "shim", "plain"),
-        mptcpize_vs_base=ratio("nginx", w, "mptcpize", "plain"),
-        shim_vs_mptcpize=rsm, note=note)
-
-
-def chk(key, v):
-    x = one("check", key, v)
-    return None if x is None else int(x)
-
-
-row("check.listener", "verification", "front listener is MPTCP (ss -Ml)",
-    "MPTCP listeners", baseline=chk("listener", "plain"),
-    shim=chk("listener", "shim"), mptcpize=chk("listener", "mptcpize"),
-    note="expected 0 / 1 / 1",
-    status="ok" if (chk("listener", "plain"), chk("listener", "shim"),
-                    chk("listener", "mptcpize")) == (0, 1, 1) else "UNEXPECTED")
-cm = {v: (chk("clients_mptcp_keepalive", v), chk("clients_tcp_keepalive", v))
-      for v in ("plain", "shim", "mptcpize")}
-ok = cm["plain"][0] == 0 and all((cm[v][0] or 0) > 0 for v in ("shim", "mptcpize"))
-row("check.clients", "verification",
-    "wrk's connections that are MPTCP (ss -M, keepalive run)",
-    "MPTCP of TCP rows",
-    baseline="%s of %s" % cm["plain"], shim="%s of %s" % cm["shim"],
-    mptcpize="%s of %s" % cm["mptcpize"],
-    note="plain wrk vs `mptcpize run wrk`; ss -t also lists MPTCP subflows",
-    status="ok" if ok else "UNEXPECTED")
-um = {v: (chk("upstream_mptcp_proxy", v), chk("upstream_tcp_proxy", v))
-      for v in ("plain", "shim", "mptcpize")}
-ok = um["shim"][0] == 0 and (um["shim"][1] or 0) > 0 and (um["mptcpize"][0] or 0) > 0
-row("check.upstream", "verification",
-    "proxy run: nginx's upstream sockets that are MPTCP (ss -M)",
-    "sockets (most seen in 5 samples)",
-    baseline="%s MPTCP, %s TCP" % um["plain"], shim="%s MPTCP, %s TCP" % um["shim"],
-    mptcpize="%s MPTCP, %s TCP" % um["mptcpize"],
-    note="shim: upstream stays TCP; mptcpize: MPTCP sockets (the backend is "
-         "a plain TCP nginx, so they fall back after the handshake)",
-    status="ok" if ok else "UNEXPECTED")
-
-lab = None
-if meta.get("lab_status") == "ok":
-    try:
-        lab = json.load(open(os.path.join(T, "lab.json")))
-    except (OSError, ValueError) as e:
-        meta["lab_status"], meta["lab_reason"] = "failed", "lab.json: %s" % e
-if lab:
-    row("lab.aggregation", "multipath lab", "download over two %s Mbit/s paths, %s MiB"
-        % (lab.get("rate_mbit"), lab.get("size_mib")), "Mbit/s",
-        baseline=lab["baseline"]["mbit"], shim=lab["mptcp"]["mbit"],
-        shim_vs_base={"median": lab["mptcp"]["ratio"], "q1": None, "q3": None},
-        note="baseline: plain TCP client, one path; shim: MPTCP client, %s subflows "
-             "(scripts/mptcp-lab.sh, one run)" % lab["mptcp"].get("subflows_ss_M"))
-    fo = lab["failover"]
-    row("lab.failover", "multipath lab", "failover: path 1 down mid-download", "s",
-        baseline=fo.get("one_path_needs"), shim=fo.get("done_after_down"),
-        note="down at %s s, stall %s s, finished %s s after the link went down "
-             "(baseline: what a perfect failover would still need at one path's rate); "
-             "checksum ok" % (fo.get("down_at"), fo.get("stall"), fo.get("done_after_down")))
-else:
-    why = meta.get("lab_reason") or "?"
-    for id_, what in (("lab.aggregation", "aggregation over two paths"),
-                      ("lab.failover", "failover")):
-        row(id_, "multipath lab", what, "", note=why,
-            status=meta.get("lab_status", "not run"))
-
-
-def fmt(x):
-    if x is None:
-        return "-"
-    if isinstance(x, dict):
-        if x.get("q1") is None:
-            return "%.2f" % x["median"]
-        return "%.2f [%.2f-%.2f]" % (x["median"], x["q1"], x["q3"])
-    if isinstance(x, float):
-        return ("%.0f" % x) if abs(x) >= 1000 else ("%.1f" % x)
-    return str(x)
-
-
-cols = ["what", "unit", "baseline", "shim", "mptcpize", "shim/baseline",
-        "mptcpize/baseline", "shim/mptcpize", "note"]
-heads = ["measurement", "unit", "baseline", "shim", "mptcpize", "shim/base",
-         "mptcpize/base", "shim/mptcpize", "note"]
-
-doc = {"meta": meta, "rows": rows,
-       "samples": [{"section": k[0], "key": k[1], "variant": k[2], "values": v}
-                   for k, v in sorted(samples.items())]}
-with open(os.path.join(out, "bench.json"), "w") as f:
-    json.dump(doc, f, indent=1)
-    f.write("\n")
-
-md = []
-md.append("Measured %s on %s (%s cores, %s), kernel %s; nginx %s, wrk %s, "
-          "mptcpd %s; libmptcpshim %s; load average at the end %s."
-          % (meta["date"], meta["cpu"], meta["cores"], meta["os"], meta["kernel"],
-             meta["nginx"], meta["wrk"], meta["mptcpd"], meta["shim"], meta["loadavg"]))
-md.append("")
-md.append("Command: `%s`. Medians of %s rounds (%s for the "
-          "micro-benchmarks), the variants alternated, their order rotating "
-          "each round; a ratio is the median of the per-round ratios, "
-          "[interquartile range] of those ratios after it (bench.json has "
-          "every sample)." % (meta["command"], meta["rounds"], meta["micro_rounds"]))
-md.append("")
-md.append("baseline = no library (plain TCP, plain wrk); shim = "
-          "libmptcpshim preloaded (nginx rows: `MPTCPSHIM_PORTS=<front port>`, "
-          "client `mptcpize run wrk`; micro-benchmarks: `MPTCPSHIM_PORTS=443`); "
-          "mptcpize = `mptcpize run nginx`, client `mptcpize run wrk`.")
-md.append("")
-md.append("| " + " | ".join(heads) + " |")
-md.append("|" + "|".join(["---"] * len(heads)) + "|")
-for r in rows:
-    cells = [fmt(r[c]).replace("|", "\\|") for c in cols]
-    if r["status"] not in ("ok",):
-        cells[-1] = "**%s** %s" % (r["status"].upper(), cells[-1])
-    md.append("| " + " | ".join(cells) + " |")
-md.append("")
-with open(os.path.join(out, "bench.md"), "w") as f:
-    f.write("\n".join(md))
-
-# The terminal table: long notes wrapped below their row.
-w = [max(len(heads[i]), *(len(fmt(r[c])) for r in rows)) for i, c in enumerate(cols[:-1])]
-w[0] = min(w[0], 58)
-print()
-print("  ".join(h.ljust(w[i]) for i, h in enumerate(heads[:-1])))
-sec = None
-for r in rows:
-    if r["section"] != sec:
-        sec = r["section"]
-        print("-- " + sec)
-    cells = [fmt(r[c]) for c in cols[:-1]]
-    cells[0] = cells[0][:58]
-    print("  ".join(c.ljust(w[i]) for i, c in enumerate(cells)))
-    if r["note"]:
-        status = "" if r["status"] == "ok" else r["status"].upper() + ": "
-        print("      " + status + r["note"])
-print()
-print("(%s; %s; ratios: median of the per-round ratios [interquartile range])"
-      % (meta["command"], meta["date"]))
-PY
-say "wrote $out/bench.json and $out/bench.md"
+mkdir -p "$out/raw"
+cp "$T/meta" "$T/samples" "$out/raw/"
+[ -f "$T/lab.json" ] && cp "$T/lab.json" "$out/raw/"
+report "$out/raw"
