@@ -156,6 +156,14 @@ static int bound_socket(unsigned *seed, int family, int lo, int refused_opt,
 	return -1;
 }
 
+static void linger0(int fd)
+{
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) != 0)
+		complain("SO_LINGER: %s\n", strerror(errno));
+}
+
 /* One connection from a TCP or MPTCP client; the accepted socket is MPTCP
  * only if both ends are. */
 static void serve_one(int lfd, int family, int port, int listener_proto,
@@ -175,21 +183,27 @@ static void serve_one(int lfd, int family, int port, int listener_proto,
 	a = accept(lfd, NULL, NULL);
 	if (a < 0) {
 		complain("accept %d: %s\n", port, strerror(errno));
-	} else {
-		want = listener_proto == IPPROTO_MPTCP &&
-				       client_proto == IPPROTO_MPTCP
-			       ? IPPROTO_MPTCP
-			       : IPPROTO_TCP;
-		if (proto_of(a) != want)
-			complain("port %d: accepted proto %d, want %d\n", port,
-				 proto_of(a), want);
-		close(a);
+		close(c);
+		return;
 	}
+	want = listener_proto == IPPROTO_MPTCP && client_proto == IPPROTO_MPTCP
+		       ? IPPROTO_MPTCP
+		       : IPPROTO_TCP;
+	if (proto_of(a) != want)
+		complain("port %d: accepted proto %d, want %d\n", port,
+			 proto_of(a), want);
 	/* the client socket itself is never converted */
 	if (client_proto == 0 && proto_of(c) != IPPROTO_TCP)
 		complain("port %d: client socket became %d\n", port,
 			 proto_of(c));
+	/* Closed with RST (SO_LINGER 0), so that no TIME_WAIT is left on
+	 * the ports of 41000-42999 (listener ports, or ephemeral ones that
+	 * fall there): it would make a later bind() without SO_REUSEADDR
+	 * (test_listener's) fail for a minute. */
+	linger0(c);
+	linger0(a);
 	close(c);
+	close(a);
 }
 
 static void one_round(unsigned *seed)
