@@ -282,14 +282,18 @@ row("check.listener", "verification", "front listener is MPTCP (ss -Ml)",
     note="expected 0 / 1 / 1",
     status="ok" if (chk("listener", "plain"), chk("listener", "shim"),
                     chk("listener", "mptcpize")) == (0, 1, 1) else "UNEXPECTED")
+def pair(form, t):
+    return None if None in t else form % t
+
+
 cm = {v: (chk("clients_mptcp_keepalive", v), chk("clients_tcp_keepalive", v))
       for v in ("plain", "shim", "mptcpize")}
 ok = cm["plain"][0] == 0 and all((cm[v][0] or 0) > 0 for v in ("shim", "mptcpize"))
 row("check.clients", "verification",
     "wrk's connections that are MPTCP (ss -M, keepalive run)",
     "MPTCP of TCP rows",
-    baseline="%s of %s" % cm["plain"], shim="%s of %s" % cm["shim"],
-    mptcpize="%s of %s" % cm["mptcpize"],
+    baseline=pair("%s of %s", cm["plain"]), shim=pair("%s of %s", cm["shim"]),
+    mptcpize=pair("%s of %s", cm["mptcpize"]),
     note="plain wrk vs `mptcpize run wrk`; ss -t also lists MPTCP subflows",
     status="ok" if ok else "UNEXPECTED")
 um = {v: (chk("upstream_mptcp_proxy", v), chk("upstream_tcp_proxy", v))
@@ -298,8 +302,9 @@ ok = um["shim"][0] == 0 and (um["shim"][1] or 0) > 0 and (um["mptcpize"][0] or 0
 row("check.upstream", "verification",
     "proxy run: nginx's upstream sockets that are MPTCP (ss -M)",
     "sockets (most seen in 5 samples)",
-    baseline="%s MPTCP, %s TCP" % um["plain"], shim="%s MPTCP, %s TCP" % um["shim"],
-    mptcpize="%s MPTCP, %s TCP" % um["mptcpize"],
+    baseline=pair("%s MPTCP, %s TCP", um["plain"]),
+    shim=pair("%s MPTCP, %s TCP", um["shim"]),
+    mptcpize=pair("%s MPTCP, %s TCP", um["mptcpize"]),
     note="shim: upstream stays TCP; mptcpize: MPTCP sockets (the backend is "
          "a plain TCP nginx, so they fall back after the handshake)",
     status="ok" if ok else "UNEXPECTED")

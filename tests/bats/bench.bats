@@ -80,4 +80,73 @@ teardown() {
 		assert len(body) == len(want), "%d table lines, %d rows" % (len(body), len(want))
 		assert all(l.count(" | ") >= 8 for l in body)
 	PY
+	[ -s "$OUT/raw/samples" ] && [ -s "$OUT/raw/meta" ]
+}
+
+@test "bench.sh --report-from: medians and interquartile ranges over several rounds" {
+	# Raw samples of three rounds, made up (the same row ids as a real run,
+	# and values that vary round to round); nothing is measured here.
+	mkdir "$OUT/raw"
+	cat >"$OUT/raw/meta" <<-EOF
+		date	2026-01-01 00:00 UTC
+		kernel	test
+		cpu	test
+		cores	2
+		loadavg	0 0 0
+		os	test
+		nginx	test
+		wrk	test
+		mptcpd	test
+		shim	test
+		command	scripts/bench.sh --rounds 3
+		quick	0
+		rounds	3
+		micro_rounds	3
+		lab_status	not run
+		lab_reason	test
+	EOF
+	{
+		local op v r
+		for op in udp_socket tcp_socket udp_setsockopt tcp_setsockopt_pre tcp_setsockopt \
+			udp_connect udp_epoll tcp_epoll_pre tcp_connect; do
+			for r in 0 1 2; do
+				echo "micro $op plain $r $((100 + r))"
+				echo "micro $op shim $r $((100 + 2 * r))"
+			done
+			echo "syscalls $op plain 0 socket=1"
+			echo "syscalls $op shim 0 socket=1"
+		done
+		for v in plain shim1 shim1000 wrap; do
+			for r in 0 1 2; do
+				echo "startup start $v $r $((500 + 10 * r))"
+				echo "startup wall $v $r $((900 + 10 * r))"
+			done
+		done
+		for w in keepalive close proxy; do
+			for v in plain shim mptcpize; do
+				for r in 0 1 2; do
+					echo "nginx $w $v $r $((1000 + 100 * r))"
+					echo "nginx_errors $w $v $r 0"
+				done
+			done
+		done
+		for v in plain shim mptcpize; do
+			for k in worker_start private_start lib_start worker_after private_after; do
+				echo "rss $k $v 0 100"
+			done
+		done
+	} >"$OUT/raw/samples"
+	run "$TOP/scripts/bench.sh" --report-from "$OUT/raw" --out "$OUT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	python3 - "$OUT/bench.json" <<-'PY'
+		import json, sys
+		rows = {r["id"]: r for r in json.load(open(sys.argv[1]))["rows"]}
+		assert len(rows) == 29, len(rows)
+		r = rows["micro.udp_socket"]["shim/baseline"]
+		# per-round ratios 1.000, 1.0099, 1.0196
+		assert r["rounds"] == 3 and abs(r["median"] - 1.01) < 0.001, r
+		assert r["q1"] <= r["median"] <= r["q3"], r
+		assert rows["lab.failover"]["status"] == "not run"
+	PY
 }
