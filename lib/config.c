@@ -94,6 +94,15 @@ static bool parse_range(const char *s, struct ms_rule *r, const char *entry,
 	return true;
 }
 
+/* ::ffff:a.b.c.d, read bytewise (r->addr has no in6_addr alignment) */
+static bool is_v4mapped(const uint8_t *a)
+{
+	static const uint8_t prefix[12] = {0, 0, 0, 0, 0,    0,
+					   0, 0, 0, 0, 0xff, 0xff};
+
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
 static bool parse_entry(const char *entry, struct ms_rule *r, char *err)
 {
 	char addr[64];
@@ -125,6 +134,12 @@ static bool parse_entry(const char *entry, struct ms_rule *r, char *err)
 			return false;
 		}
 		r->family = AF_INET6;
+		if (is_v4mapped(r->addr)) {
+			/* binds to [::ffff:a.b.c.d] are matched as IPv4 */
+			memmove(r->addr, r->addr + 12, 4);
+			memset(r->addr + 4, 0, 12);
+			r->family = AF_INET;
+		}
 		portpart = close + 2;
 	} else if (strchr(entry, ':')) {
 		const char *colon = strchr(entry, ':');

@@ -50,7 +50,8 @@ static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
 	return false;
 }
 
-bool ms_convert(int fd, ms_slot v, struct ms_failure *f)
+bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
+		struct ms_failure *f)
 {
 	const struct ms_fdrec *rec =
 		v > MS_SLOT_MAXTAG ? (const struct ms_fdrec *)v : NULL;
@@ -90,6 +91,11 @@ bool ms_convert(int fd, ms_slot v, struct ms_failure *f)
 	/* O_NONBLOCK (nginx sets it with ioctl(FIONBIO)), O_ASYNC, ... */
 	if (fcntl(nfd, F_SETFL, fl) != 0) {
 		fail(f, MS_STAGE_FLAGS, errno);
+		close(nfd);
+		return false;
+	}
+	if (sa && ms_real.bind(nfd, sa, len) != 0) {
+		fail(f, MS_STAGE_BIND, errno);
 		close(nfd);
 		return false;
 	}
@@ -162,6 +168,11 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 		return;
 	case MS_STAGE_NOTFRESH:
 		ms_msg_str(m, "the fd is no longer an unbound TCP socket");
+		return;
+	case MS_STAGE_BIND:
+		ms_msg_str(m, "bind() of the MPTCP socket failed where the TCP "
+			      "socket's succeeded: ");
+		ms_msg_errno(m, f->err);
 		return;
 	case MS_STAGE_EPOLL:
 		ms_msg_str(m, "converted, but adding it to its epoll set again "

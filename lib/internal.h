@@ -146,6 +146,7 @@ enum ms_stage {
 	MS_STAGE_REPLACE,  /* dup3() failed */
 	MS_STAGE_NOTFRESH, /* not an unbound TCP socket any more */
 	MS_STAGE_EPOLL,	   /* re-registering with epoll failed (after!) */
+	MS_STAGE_BIND,	   /* bind() of the MPTCP socket failed */
 };
 
 struct ms_failure {
@@ -155,9 +156,12 @@ struct ms_failure {
 	enum ms_uncopyable why;
 };
 
-/* Replaces fd by an MPTCP socket with the same options and flags.
- * Returns true on success; on failure fd is untouched and f says why. */
-bool ms_convert(int fd, ms_slot v, struct ms_failure *f);
+/* Replaces fd by an MPTCP socket with the same options and flags, bound
+ * to sa first when sa is not NULL (so that a failing bind() leaves the
+ * program's socket as it was). Returns true on success; on failure fd is
+ * untouched and f says why. */
+bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
+		struct ms_failure *f);
 void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f);
 
 /* shim.c: may a failure of this option on an MPTCP socket be ignored (the

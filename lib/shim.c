@@ -265,7 +265,8 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 		return rc;
 	}
 
-	if (ms_convert(fd, v, &f)) {
+	if (ms_convert(fd, v, sa, len, &f)) {
+		/* fd is now the MPTCP socket, already bound to sa */
 		ms_slot_free(v);
 		report_epoll_failure(sa, len, &f);
 		if (ms_log_on(MS_LOG_INFO)) {
@@ -277,7 +278,28 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 			ms_msg_end(&m);
 		}
 		errno = saved;
-		return ms_real.bind(fd, sa, len);
+		return 0;
+	}
+	if (f.stage == MS_STAGE_BIND) {
+		/* The address is in use, not on this host, ...: the program's
+		 * own TCP socket, untouched, gives it the real answer. */
+		rc = ms_real.bind(fd, sa, len);
+		if (rc != 0) {
+			saved = errno;
+			ms_track_put_back(fd, v); /* a retry may convert */
+			errno = saved;
+			return rc;
+		}
+		ms_slot_free(v);
+		if (ms_log_on(MS_LOG_WARN) && first_time_for(ONCE_BIND, sa)) {
+			ms_msg_begin(&m, MS_LOG_WARN);
+			ms_msg_addr(&m, sa, len);
+			ms_msg_str(&m, ": staying TCP: ");
+			ms_msg_failure(&m, &f);
+			ms_msg_end(&m);
+		}
+		errno = saved;
+		return rc;
 	}
 	ms_slot_free(v);
 	if (f.stage == MS_STAGE_NOTFRESH) {
@@ -355,7 +377,7 @@ static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 	struct ms_failure f = {0};
 	int saved = errno;
 	struct ms_msg m;
-	bool ok = ms_convert(fd, v, &f);
+	bool ok = ms_convert(fd, v, NULL, 0, &f);
 
 	ms_slot_free(v);
 	if (ok) {

@@ -618,14 +618,32 @@ static void test_errno_preserved(void **state)
 	/* address in use: the same -1/EADDRINUSE, then a retry on the same
 	 * fd elsewhere works and is MPTCP (nginx retries bind()) */
 	again = socket(AF_INET, SOCK_STREAM, 0);
+	/* SO_REUSEADDR: a listener still refuses the port, but a TIME_WAIT
+	 * left on it by anyone does not make the retry below fail */
+	assert_int_equal(setsockopt(again, SOL_SOCKET, SO_REUSEADDR, &one_,
+				    sizeof(one_)),
+			 0);
 	assert_int_equal(bind(again, (struct sockaddr *)&ss, len), -1);
 	assert_int_equal(errno, EADDRINUSE);
+	/* a failed bind() leaves the program's own TCP socket in place */
+	assert_int_equal(proto_of(again), IPPROTO_TCP);
 	assert_int_equal(bind(again, (struct sockaddr *)&ss, len), -1);
 	assert_int_equal(errno, EADDRINUSE);
+	assert_int_equal(proto_of(again), IPPROTO_TCP);
 	close(fd);
 	assert_int_equal(bind(again, (struct sockaddr *)&ss, len), 0);
 	assert_int_equal(proto_of(again), IPPROTO_MPTCP);
 	close(again);
+
+	/* an address not on this host: EADDRNOTAVAIL, still TCP, and a
+	 * later connect() goes out over TCP */
+	len = make_addr(AF_INET, "192.0.2.1", LISTED_LO, &ss);
+	again = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(again, (struct sockaddr *)&ss, len), -1);
+	assert_int_equal(errno, EADDRNOTAVAIL);
+	assert_int_equal(proto_of(again), IPPROTO_TCP);
+	close(again);
+	len = make_addr(AF_INET, "127.0.0.1", port, &ss);
 
 	/* bad fds */
 	assert_int_equal(bind(-1, (struct sockaddr *)&ss, len), -1);

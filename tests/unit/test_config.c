@@ -62,6 +62,8 @@ static void test_ports_valid(void **state)
 		{"192.0.2.10:443", "192.0.2.10:443"},
 		{"[2001:db8::1]:443", "[2001:db8::1]:443"},
 		{"[::]:80", "[::]:80"},
+		/* a v4-mapped entry is the IPv4 address, as binds to it are */
+		{"[::ffff:192.0.2.1]:443", "192.0.2.1:443"},
 		{"0.0.0.0:80", "0.0.0.0:80"},
 		{"192.0.2.10:8000-8010", "192.0.2.10:8000-8010"},
 		{"all", "all"},
@@ -158,6 +160,14 @@ static void test_match(void **state)
 	assert_false(match4(&pl, "192.0.2.11", 25));
 	assert_false(match4(&pl, "0.0.0.0", 25));
 	assert_true(match6(&pl, "::ffff:192.0.2.10", 25)); /* v4-mapped */
+	ms_portlist_free(&pl);
+	assert_true(ms_parse_ports("[::ffff:192.0.2.10]:25", &pl, err));
+	assert_true(match4(&pl, "192.0.2.10", 25));
+	assert_true(match6(&pl, "::ffff:192.0.2.10", 25));
+	assert_false(match6(&pl, "::", 25));
+	ms_portlist_free(&pl);
+	assert_true(ms_parse_ports(
+		"443,8000-8099,192.0.2.10:25,[2001:db8::1]:110", &pl, err));
 	assert_true(match6(&pl, "2001:db8::1", 110));
 	assert_false(match6(&pl, "2001:db8::2", 110));
 	assert_false(match6(&pl, "::", 110));
