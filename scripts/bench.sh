@@ -30,8 +30,9 @@ usage() {
 usage: $0 [options]
   --quick          one round, short loops, 1 s wrk runs, small lab file
                    (a smoke run: checks that everything works, not speed)
-  --rounds N       rounds of every comparison (default 5)
-  --duration S     seconds per wrk run (default 5)
+  --rounds N       rounds of every comparison (default 9; the
+                   micro-benchmarks make 4 times as many, shorter)
+  --duration S     seconds per wrk run (default 3)
   --out DIR        where bench.json and bench.md go (default bench-out)
   --no-lab         do not run scripts/mptcp-lab.sh
   --report-from D  measure nothing: make the table again from the raw
@@ -53,7 +54,7 @@ LAB=$top/scripts/mptcp-lab.sh
 PORT_LO=49000
 PORT_HI=49999
 
-quick=0 rounds=5 duration=5 out=bench-out lab=1 report_from=
+quick=0 rounds=9 duration=3 out=bench-out lab=1 report_from=
 while [ "$#" -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1; shift ;;
