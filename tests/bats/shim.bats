@@ -273,6 +273,11 @@ in_netns_without_mptcp() {
 	[ "$status" -eq 0 ]
 	[ "$(grep -c 'proto=262' <<<"$output")" -eq 2 ]
 	[ "$(grep -c 'warn: TCP_QUICKACK is not supported on MPTCP sockets by this kernel (Protocol not available (ENOPROTOOPT)); reporting success as `tolerate` says (logged once)' <<<"$output")" -eq 1 ]
+	# TCP_USER_TIMEOUT likewise, when named
+	MPTCPSHIM_PORTS=$PORT MPTCPSHIM_TOLERATE=TCP_USER_TIMEOUT,TCP_QUICKACK run shim_run \
+		"$PROBE" listen --opt user_timeout=5000 127.0.0.1 "$PORT"
+	[[ "$output" == *"proto=262"* ]]
+	[ "$(grep -c 'warn: TCP_USER_TIMEOUT is not supported on MPTCP sockets' <<<"$output")" -eq 1 ]
 	# tolerate=none: the refusal stands and the listener stays TCP
 	MPTCPSHIM_PORTS=$PORT MPTCPSHIM_TOLERATE=none run shim_run "$PROBE" listen \
 		--opt quickack=1 127.0.0.1 "$PORT"
