@@ -61,7 +61,9 @@ static bool parse_port(const char *s, uint16_t *out)
 static bool parse_range(const char *s, struct ms_rule *r, const char *entry,
 			char *err)
 {
-	char lo[16], hi[16];
+	/* as long as a whole entry, so that trim_copy() never truncates:
+	 * "0000000000000808" must be refused, not read as 80 */
+	char lo[128], hi[128];
 	const char *dash = strchr(s, '-');
 
 	if (dash) {

@@ -43,6 +43,33 @@ static bool still_fresh(int fd, int domain)
 	       IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
 }
 
+static bool copy_owner(int from, int to)
+{
+	struct f_owner_ex owner;
+	int sig;
+
+	if (fcntl(from, F_GETOWN_EX, &owner) != 0)
+		return false;
+	if (owner.pid != 0 && fcntl(to, F_SETOWN_EX, &owner) != 0)
+		return false;
+	sig = fcntl(from, F_GETSIG);
+	if (sig < 0)
+		return false;
+	return sig == 0 || fcntl(to, F_SETSIG, sig) == 0;
+}
+
+/* Is this recorded registration really the current socket's? A record
+ * can outlive its socket (close() is not interposed) and another socket
+ * be put on the same number with dup2(): replaying a dead socket's epoll
+ * data would hand the program a stale pointer. EPOLL_CTL_MOD with the
+ * same events succeeds only if epfd watches the file now at fd. */
+static bool registration_is_current(int fd, const struct ms_epreg *r)
+{
+	struct epoll_event ev = r->ev;
+
+	return ms_real.epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0;
+}
+
 static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
 {
 	f->stage = stage;
@@ -50,14 +77,18 @@ static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
 	return false;
 }
 
-bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
-		struct ms_failure *f)
+static bool convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
+		    struct ms_failure *f)
 {
 	const struct ms_fdrec *rec =
 		v > MS_SLOT_MAXTAG ? (const struct ms_fdrec *)v : NULL;
 	int domain = ms_slot_domain(v);
+	bool current[MS_MAX_EPOLL] = {false};
 	int fl, fdflags, nfd;
 
+	/* First: is the record about this socket at all? */
+	if (!still_fresh(fd, domain))
+		return fail(f, MS_STAGE_NOTFRESH, EINVAL);
 	if (v == MS_SLOT_NOMEM)
 		return fail(f, MS_STAGE_UNCOPY, ENOMEM);
 	if (rec && rec->why != MS_COPY_OK) {
@@ -67,8 +98,6 @@ bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
 		return fail(f, MS_STAGE_UNCOPY,
 			    rec->why == MS_COPY_NOMEM ? ENOMEM : EOPNOTSUPP);
 	}
-	if (!still_fresh(fd, domain))
-		return fail(f, MS_STAGE_NOTFRESH, EINVAL);
 	fl = fcntl(fd, F_GETFL);
 	fdflags = fcntl(fd, F_GETFD);
 	if (fl < 0 || fdflags < 0)
@@ -88,12 +117,15 @@ bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
 			return false;
 		}
 	}
-	/* O_NONBLOCK (nginx sets it with ioctl(FIONBIO)), O_ASYNC, ... */
-	if (fcntl(nfd, F_SETFL, fl) != 0) {
+	/* O_NONBLOCK (nginx sets it with ioctl(FIONBIO)), O_ASYNC, ..., and
+	 * who gets SIGIO/SIGURG, with which signal */
+	if (fcntl(nfd, F_SETFL, fl) != 0 || !copy_owner(fd, nfd)) {
 		fail(f, MS_STAGE_FLAGS, errno);
 		close(nfd);
 		return false;
 	}
+	for (unsigned i = 0; rec && i < rec->nep; i++)
+		current[i] = registration_is_current(fd, &rec->ep[i]);
 	if (sa && ms_real.bind(nfd, sa, len) != 0) {
 		fail(f, MS_STAGE_BIND, errno);
 		close(nfd);
@@ -112,6 +144,8 @@ bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
 	for (unsigned i = 0; rec && i < rec->nep; i++) {
 		struct epoll_event ev = rec->ep[i].ev;
 
+		if (!current[i])
+			continue;
 		if (ms_real.epoll_ctl(rec->ep[i].epfd, EPOLL_CTL_ADD, fd,
 				      &ev) != 0 &&
 		    errno != EEXIST) {
@@ -120,6 +154,20 @@ bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
 		}
 	}
 	return true;
+}
+
+bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
+		struct ms_failure *f)
+{
+	int state;
+	bool ok;
+
+	/* close() is a cancellation point and bind() is not: a pending
+	 * cancel must not stop bind() half-way and leak the spare fd. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
+	ok = convert(fd, v, sa, len, f);
+	pthread_setcancelstate(state, NULL);
+	return ok;
 }
 
 void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
@@ -144,12 +192,12 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 			ms_msg_str(m, "out of memory recording socket options");
 			return;
 		}
-		ms_msg_opt(m, f->level, f->name);
 		if (f->why == MS_COPY_EPOLL) {
 			ms_msg_str(m, "the fd is registered in more epoll sets "
 				      "than can be copied");
 			return;
 		}
+		ms_msg_opt(m, f->level, f->name);
 		ms_msg_str(m, f->why == MS_COPY_POINTER
 				      ? " refers to memory or an fd and cannot "
 					"be copied to a new socket"

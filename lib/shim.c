@@ -118,7 +118,9 @@ static void ms_init(void)
 	connect_on = !cfg.broken && ms_connect_may_match(&cfg.connect);
 	track_on = !cfg.broken &&
 		   (ms_portlist_may_match(&cfg.ports) || connect_on);
-	tolerate_on = !cfg.broken && cfg.tolerate.n > 0;
+	/* tolerate only while the library is active: "none" everywhere
+	 * leaves it inert */
+	tolerate_on = track_on && cfg.tolerate.n > 0;
 	pthread_atfork(on_fork_prepare, on_fork_parent, ms_track_atfork_child);
 
 	if (ms_log_on(MS_LOG_DEBUG)) {
@@ -185,6 +187,7 @@ struct warned {
 #define MS_WARNED_MAX 256
 static struct warned warned[MS_WARNED_MAX];
 static unsigned nwarned;
+static bool warned_full;
 
 /* True the first time an address is seen for this kind of message (or
  * when the memory is full). */
@@ -212,8 +215,22 @@ static bool first_time_for(enum once_kind kind, const struct sockaddr *sa)
 			break;
 		}
 	}
-	if (first && nwarned < MS_WARNED_MAX)
+	if (first && nwarned < MS_WARNED_MAX) {
 		warned[nwarned++] = w;
+	} else if (first) {
+		/* Full: say so once, then stay quiet rather than flood. */
+		first = false;
+		if (!warned_full) {
+			struct ms_msg m;
+
+			warned_full = true;
+			ms_msg_begin(&m, MS_LOG_WARN);
+			ms_msg_str(&m, "more than 256 addresses to report on; "
+				       "further once-per-address messages are "
+				       "not written");
+			ms_msg_end(&m);
+		}
+	}
 	pthread_mutex_unlock(&ms_lock);
 	return first;
 }
@@ -243,7 +260,8 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 	struct ms_msg m;
 	int rc;
 
-	if (sa == NULL || len < (socklen_t)sizeof(sa_family_t) ||
+	/* A NULL or near-NULL address is left to the kernel (EFAULT). */
+	if ((uintptr_t)sa < 4096 || len < (socklen_t)sizeof(sa_family_t) ||
 	    (int)sa->sa_family != ms_slot_domain(v) ||
 	    !ms_portlist_match(&cfg.ports, sa, len)) {
 		rc = ms_real.bind(fd, sa, len);
@@ -279,6 +297,12 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 		}
 		errno = saved;
 		return 0;
+	}
+	if (f.stage == MS_STAGE_BIND && cfg.strict) {
+		/* strict: no TCP listener where MPTCP could not bind */
+		ms_track_put_back(fd, v);
+		errno = f.err;
+		return -1;
 	}
 	if (f.stage == MS_STAGE_BIND) {
 		/* The address is in use, not on this host, ...: the program's

@@ -284,3 +284,19 @@ in_netns_without_mptcp() {
 	[[ "$output" == *"proto=6"* ]]
 	[[ "$output" == *"staying TCP: the MPTCP socket refused TCP_QUICKACK"* ]]
 }
+
+@test "tolerate is inert when the library converts nothing (ports=none, no connect list)" {
+	need_mptcp
+	# The program's own MPTCP socket, an option this kernel refuses on it:
+	# with the library inert, the program sees the kernel's real answer.
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_PORTS=none \
+		MPTCPSHIM_TOLERATE=TCP_QUICKACK python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+try:
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+    print("succeeded")
+except OSError as e:
+    print("failed", e.errno)'
+	[ "$output" = "failed 92" ] # ENOPROTOOPT
+}

@@ -242,6 +242,43 @@ static void test_epoll_registration_kept_on_bind(void **state)
 	fail_msg("no free port in 43200-43299");
 }
 
+/* close() is not interposed: a registration recorded for a socket that
+ * was closed must not be replayed onto another socket later put on the
+ * same fd number (dup2) - the program's epoll data would be stale. */
+static void test_stale_epoll_registration_dropped(void **state)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0xdead};
+	struct epoll_event got;
+	int a = socket(AF_INET, SOCK_STREAM, 0);
+	int b = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, a, &ev), 0);
+	close(a);			 /* the record for fd a stays behind */
+	assert_int_equal(dup2(b, a), a); /* another socket on that number */
+	close(b);
+	for (int p = 43200; p < 43300; p++) {
+		struct sockaddr_in s = loopback(p);
+		int c;
+
+		if (bind(a, (struct sockaddr *)&s, sizeof(s)) != 0)
+			continue;
+		assert_int_equal(proto_of(a), IPPROTO_MPTCP);
+		assert_int_equal(listen(a, 4), 0);
+		c = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+		assert_int_equal(connect(c, (struct sockaddr *)&s, sizeof(s)),
+				 0);
+		/* the dead socket's registration was not made again */
+		assert_int_equal(epoll_wait(ep, &got, 1, 200), 0);
+		close(c);
+		close(a);
+		close(ep);
+		return;
+	}
+	fail_msg("no free port in 43200-43299");
+}
+
 /* A socket already bound (proxy_bind) is not converted. */
 static void test_bound_socket_stays_tcp(void **state)
 {
@@ -335,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_nonblocking_with_options),
 		cmocka_unit_test(test_epoll_registration_kept_on_connect),
 		cmocka_unit_test(test_epoll_registration_kept_on_bind),
+		cmocka_unit_test(test_stale_epoll_registration_dropped),
 		cmocka_unit_test(test_bound_socket_stays_tcp),
 		cmocka_unit_test(test_refused_same_errno),
 		cmocka_unit_test(test_tolerate_on_mptcp_socket),

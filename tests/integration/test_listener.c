@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,6 +542,26 @@ static void cloexec_fcntl(int fd, void *arg)
 	assert_int_equal(fcntl(fd, F_SETFD, FD_CLOEXEC), 0);
 }
 
+static void set_owner(int fd, void *arg)
+{
+	(void)arg;
+	assert_int_equal(fcntl(fd, F_SETOWN, getpid()), 0);
+	assert_int_equal(fcntl(fd, F_SETSIG, SIGUSR1), 0);
+}
+
+/* Who gets SIGIO/SIGURG, and which signal, survive the conversion. */
+static void test_owner_preserved(void **state)
+{
+	int fd = listen_in(AF_INET, 0, "127.0.0.1", LISTED_LO, LISTED_HI,
+			   set_owner, NULL, NULL);
+
+	(void)state;
+	assert_int_equal(proto_of(fd), IPPROTO_MPTCP);
+	assert_int_equal(fcntl(fd, F_GETOWN), getpid());
+	assert_int_equal(fcntl(fd, F_GETSIG), SIGUSR1);
+	close(fd);
+}
+
 static void check_flags(int typeflags, setup_fn setup, int want_nonblock,
 			int want_cloexec)
 {
@@ -828,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_failed_setsockopt_not_replayed),
 		cmocka_unit_test(test_fallback_refused_option),
 		cmocka_unit_test(test_flags_preserved),
+		cmocka_unit_test(test_owner_preserved),
 		cmocka_unit_test(test_same_fd),
 		cmocka_unit_test(test_errno_preserved),
 		cmocka_unit_test(test_listen_before_bind),
