@@ -235,6 +235,24 @@ static bool first_time_for(enum once_kind kind, const struct sockaddr *sa)
 	return first;
 }
 
+/* One line, once per address and kind: PRE ADDR POST REASON. */
+static void report_once(enum ms_log_level l, enum once_kind kind,
+			const struct sockaddr *sa, socklen_t len,
+			const char *pre, const char *post,
+			const struct ms_failure *f)
+{
+	struct ms_msg m;
+
+	if (!ms_log_on(l) || !first_time_for(kind, sa))
+		return;
+	ms_msg_begin(&m, l);
+	ms_msg_str(&m, pre);
+	ms_msg_addr(&m, sa, len);
+	ms_msg_str(&m, post);
+	ms_msg_failure(&m, f);
+	ms_msg_end(&m);
+}
+
 /* ms_convert() succeeded but could not add the new socket to an epoll set
  * the old one was in: the program will not hear of it. Say so loudly. */
 static void report_epoll_failure(const struct sockaddr *sa, socklen_t len,
@@ -315,13 +333,8 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 			return rc;
 		}
 		ms_slot_free(v);
-		if (ms_log_on(MS_LOG_WARN) && first_time_for(ONCE_BIND, sa)) {
-			ms_msg_begin(&m, MS_LOG_WARN);
-			ms_msg_addr(&m, sa, len);
-			ms_msg_str(&m, ": staying TCP: ");
-			ms_msg_failure(&m, &f);
-			ms_msg_end(&m);
-		}
+		report_once(MS_LOG_WARN, ONCE_BIND, sa, len, "",
+			    ": staying TCP: ", &f);
 		errno = saved;
 		return rc;
 	}
@@ -332,23 +345,12 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 		return ms_real.bind(fd, sa, len);
 	}
 	if (cfg.strict) {
-		if (ms_log_on(MS_LOG_ERROR) && first_time_for(ONCE_BIND, sa)) {
-			ms_msg_begin(&m, MS_LOG_ERROR);
-			ms_msg_addr(&m, sa, len);
-			ms_msg_str(&m, ": bind() fails (strict mode): ");
-			ms_msg_failure(&m, &f);
-			ms_msg_end(&m);
-		}
+		report_once(MS_LOG_ERROR, ONCE_BIND, sa, len, "",
+			    ": bind() fails (strict mode): ", &f);
 		errno = f.err;
 		return -1;
 	}
-	if (ms_log_on(MS_LOG_WARN) && first_time_for(ONCE_BIND, sa)) {
-		ms_msg_begin(&m, MS_LOG_WARN);
-		ms_msg_addr(&m, sa, len);
-		ms_msg_str(&m, ": staying TCP: ");
-		ms_msg_failure(&m, &f);
-		ms_msg_end(&m);
-	}
+	report_once(MS_LOG_WARN, ONCE_BIND, sa, len, "", ": staying TCP: ", &f);
 	errno = saved;
 	return ms_real.bind(fd, sa, len);
 }
@@ -421,27 +423,13 @@ static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 		}
 	} else if (f.stage != MS_STAGE_NOTFRESH) {
 		if (cfg.strict) {
-			if (ms_log_on(MS_LOG_ERROR) &&
-			    first_time_for(ONCE_CONNECT, sa)) {
-				ms_msg_begin(&m, MS_LOG_ERROR);
-				ms_msg_addr(&m, sa, len);
-				ms_msg_str(&m,
-					   ": connect() fails (strict mode): ");
-				ms_msg_failure(&m, &f);
-				ms_msg_end(&m);
-			}
+			report_once(MS_LOG_ERROR, ONCE_CONNECT, sa, len, "",
+				    ": connect() fails (strict mode): ", &f);
 			errno = f.err;
 			return -1;
 		}
-		if (ms_log_on(MS_LOG_WARN) &&
-		    first_time_for(ONCE_CONNECT, sa)) {
-			ms_msg_begin(&m, MS_LOG_WARN);
-			ms_msg_str(&m, "outbound connection to ");
-			ms_msg_addr(&m, sa, len);
-			ms_msg_str(&m, " stays TCP: ");
-			ms_msg_failure(&m, &f);
-			ms_msg_end(&m);
-		}
+		report_once(MS_LOG_WARN, ONCE_CONNECT, sa, len,
+			    "outbound connection to ", " stays TCP: ", &f);
 	}
 	errno = saved;
 	return ms_real.connect(fd, sa, len);
