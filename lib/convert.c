@@ -67,7 +67,11 @@ static bool registration_is_current(int fd, const struct ms_epreg *r)
 {
 	struct epoll_event ev = r->ev;
 
-	return ms_real.epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0;
+	if (ms_real.epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+		return true;
+	/* EPOLLEXCLUSIVE registrations refuse MOD (EINVAL): they cannot be
+	 * checked this way; keep them rather than lose the program's. */
+	return errno == EINVAL && (r->ev.events & EPOLLEXCLUSIVE);
 }
 
 static bool fail(struct ms_failure *f, enum ms_stage stage, int err)

@@ -209,11 +209,13 @@ static void test_epoll_registration_kept_on_connect(void **state)
 	close(lfd);
 }
 
-/* The same for a listener registered before bind(). */
+/* The same for a listener registered before bind(), with EPOLLEXCLUSIVE
+ * (as nginx registers its listeners, though after bind()). */
 static void test_epoll_registration_kept_on_bind(void **state)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 7};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+				 .data.u64 = 7};
 	struct epoll_event got = {0};
 
 	(void)state;
