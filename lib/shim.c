@@ -3,7 +3,8 @@
  * The interposition layer: the only exported symbols of libmptcpshim.
  *
  * Each exported function calls the real one and, only for sockets that can
- * still become MPTCP listeners, does a little bookkeeping. Settings are
+ * still become MPTCP (listeners at bind(), listed destinations at
+ * connect()), does a little bookkeeping. Settings are
  * read once, when the library is loaded (or earlier, on the first
  * interposed call if another library's constructor makes one): nginx
  * replaces its workers' environment, so a later getenv() would find
@@ -13,19 +14,14 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef MS_SYSCONFDIR
 #define MS_SYSCONFDIR "/etc"
 #endif
 #define MS_DEFAULT_CONFIG MS_SYSCONFDIR "/mptcpshim.conf"
-#define MS_CONFIG_MAX	  (64 * 1024)
 
 #define MS_EXPORT __attribute__((visibility("default")))
 
