@@ -50,3 +50,18 @@ wait_listen() {
 	echo "nothing listens on port $1 after 5 s" >&2
 	return 1
 }
+
+# The usual per-test fixture: a temp dir, a free port from the suite's
+# range, and background processes to end. Call from setup / teardown.
+# shellcheck disable=SC2034 # TMP, PORT, PIDS: for the suites
+probe_setup() { # LO HI
+	TMP=$(mktemp -d)
+	PORT=$(pick_port "$1" "$2")
+	PIDS=()
+}
+probe_teardown() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$TMP"
+}

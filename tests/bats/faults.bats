@@ -10,16 +10,11 @@
 load common
 
 setup() {
-	TMP=$(mktemp -d)
-	PORT=$(pick_port 40000 40999)
-	PIDS=()
+	probe_setup 40000 40999
 }
 
 teardown() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$TMP"
+	probe_teardown
 }
 
 # probe_both [env VAR=VALUE...] -- SHIMPROBE ARGS...: runs shimprobe

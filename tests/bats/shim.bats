@@ -7,16 +7,11 @@
 load common
 
 setup() {
-	TMP=$(mktemp -d)
-	PORT=$(pick_port 44000 44999)
-	PIDS=()
+	probe_setup 44000 44999
 }
 
 teardown() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$TMP"
+	probe_teardown
 }
 
 @test "only the interposed functions are exported" {
