@@ -295,3 +295,25 @@ except OSError as e:
     print("failed", e.errno)'
 	[ "$output" = "failed 92" ] # ENOPROTOOPT
 }
+
+@test "more than 256 addresses to warn about: one line says so, then no flood" {
+	need_mptcp
+	# 300 listeners on 127.0.0.1-127.0.1.50, each with an option MPTCP
+	# refuses: each stays TCP; 256 warnings, one notice, nothing more.
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_PORTS="$PORT" \
+		MPTCPSHIM_TOLERATE=none python3 -c '
+import socket, sys
+port = int(sys.argv[1])
+tcp = 0
+for i in range(300):
+    s = socket.socket()
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 1000)
+    s.bind(("127.0.%d.%d" % (i // 250, 1 + i % 250), port))
+    tcp += s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL) == 6
+    s.close()
+print("tcp", tcp)' "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"tcp 300"* ]]
+	[ "$(grep -c 'staying TCP' <<<"$output")" -eq 256 ]
+	[ "$(grep -c 'more than 256 addresses to report on' <<<"$output")" -eq 1 ]
+}

@@ -666,6 +666,14 @@ static void test_errno_preserved(void **state)
 	close(again);
 	len = make_addr(AF_INET, "127.0.0.1", port, &ss);
 
+	/* a bad address pointer on a candidate: EFAULT, not a crash */
+	again = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(again, (const struct sockaddr *)(uintptr_t)8,
+			      sizeof(struct sockaddr_in)),
+			 -1);
+	assert_int_equal(errno, EFAULT);
+	close(again);
+
 	/* bad fds */
 	assert_int_equal(bind(-1, (struct sockaddr *)&ss, len), -1);
 	assert_int_equal(errno, EBADF);
