@@ -13,18 +13,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Is fd still what socket() gave the program: a TCP socket, unbound and
- * unconnected? (The slot may be stale: close() is not interposed.) An
- * address bound with IP_BIND_ADDRESS_NO_PORT counts as bound. */
-static bool still_fresh(int fd, int domain)
+ * unconnected? The table is exact for every call the library sees; this
+ * asks the kernel too, for what it cannot see (a raw close system call,
+ * listen() without bind()). An address bound with
+ * IP_BIND_ADDRESS_NO_PORT counts as bound. */
+bool ms_still_fresh(int fd, int domain)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(int);
 	int proto = 0;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
+	if (ms_real.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) !=
+		    0 ||
 	    proto != IPPROTO_TCP)
 		return false;
 	len = sizeof(ss);
@@ -48,30 +56,70 @@ static bool copy_owner(int from, int to)
 	struct f_owner_ex owner;
 	int sig;
 
-	if (fcntl(from, F_GETOWN_EX, &owner) != 0)
+	if (ms_real.fcntl(from, F_GETOWN_EX, &owner) != 0)
 		return false;
-	if (owner.pid != 0 && fcntl(to, F_SETOWN_EX, &owner) != 0)
+	if (owner.pid != 0 && ms_real.fcntl(to, F_SETOWN_EX, &owner) != 0)
 		return false;
-	sig = fcntl(from, F_GETSIG);
+	sig = ms_real.fcntl(from, F_GETSIG);
 	if (sig < 0)
 		return false;
-	return sig == 0 || fcntl(to, F_SETSIG, sig) == 0;
+	return sig == 0 || ms_real.fcntl(to, F_SETSIG, sig) == 0;
 }
 
-/* Is this recorded registration really the current socket's? A record
- * can outlive its socket (close() is not interposed) and another socket
- * be put on the same number with dup2(): replaying a dead socket's epoll
- * data would hand the program a stale pointer. EPOLL_CTL_MOD with the
- * same events succeeds only if epfd watches the file now at fd. */
-static bool registration_is_current(int fd, const struct ms_epreg *r)
+/* Does epfd watch fd's current file (inode ino) under the number fd?
+ * /proc/self/fdinfo/EPFD lists each watched "tfd: N ... ino:I". */
+static bool fdinfo_watches(int epfd, int fd, unsigned long ino)
+{
+	char path[48], buf[4096], *line, *nl;
+	size_t have = 0;
+	bool found = false;
+	int pfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0)
+		return false;
+	for (;;) {
+		ssize_t n = read(pfd, buf + have, sizeof(buf) - 1 - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = '\0';
+		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+			const char *t = strstr(line, "tfd:"), *i;
+
+			*nl = '\0';
+			i = strstr(line, "ino:");
+			if (t && i && atoi(t + 4) == fd &&
+			    strtoul(i + 4, NULL, 16) == ino)
+				found = true;
+		}
+		have = (size_t)(buf + have - line);
+		memmove(buf, line, have);
+		if (have == sizeof(buf) - 1)
+			have = 0; /* a line this long is not ours */
+	}
+	ms_real.close(pfd);
+	return found;
+}
+
+/* Is this recorded registration the current socket's? The table is exact
+ * for what the library sees, so it is, unless the epoll fd itself was
+ * closed and its number reused (or a raw system call went around the
+ * library). EPOLL_CTL_MOD with the same events succeeds only if epfd
+ * watches the file now at fd; EPOLLEXCLUSIVE registrations refuse MOD, so
+ * for them the kernel's list in /proc/self/fdinfo is read instead. */
+static bool registration_is_current(int fd, unsigned long ino,
+				    const struct ms_epreg *r)
 {
 	struct epoll_event ev = r->ev;
 
-	if (ms_real.epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
-		return true;
-	/* EPOLLEXCLUSIVE registrations refuse MOD (EINVAL): they cannot be
-	 * checked this way; keep them rather than lose the program's. */
-	return errno == EINVAL && (r->ev.events & EPOLLEXCLUSIVE);
+	if (r->ev.events & EPOLLEXCLUSIVE)
+		return fdinfo_watches(r->epfd, fd, ino);
+	return ms_real.epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
@@ -81,71 +129,79 @@ static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
 	return false;
 }
 
-static bool convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
-		    struct ms_failure *f)
+static bool convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
+		    socklen_t len, struct ms_failure *f)
 {
-	const struct ms_fdrec *rec =
-		v > MS_SLOT_MAXTAG ? (const struct ms_fdrec *)v : NULL;
-	int domain = ms_slot_domain(v);
 	bool current[MS_MAX_EPOLL] = {false};
+	unsigned flags = atomic_load(&rec->flags);
 	int fl, fdflags, nfd;
+	struct stat st;
 
-	/* First: is the record about this socket at all? */
-	if (!still_fresh(fd, domain))
+	/* Checked here, after ms_conversion_enter(): a fork() that marked
+	 * the socket shared has finished by now. */
+	if (rec->refs > 1 || (flags & MS_SHARED_MASK)) {
+		f->shared = flags & MS_SHARED_MASK;
+		return fail(f, MS_STAGE_SHARED, EOPNOTSUPP);
+	}
+	if (flags & MS_REC_HANDLER)
+		return fail(f, MS_STAGE_HANDLER, EOPNOTSUPP);
+	if (!ms_still_fresh(fd, rec->domain))
 		return fail(f, MS_STAGE_NOTFRESH, EINVAL);
-	if (v == MS_SLOT_NOMEM)
-		return fail(f, MS_STAGE_UNCOPY, ENOMEM);
-	if (rec && rec->why != MS_COPY_OK) {
+	if (rec->why != MS_COPY_OK) {
 		f->level = rec->bad_level;
 		f->name = rec->bad_name;
 		f->why = rec->why;
 		return fail(f, MS_STAGE_UNCOPY,
 			    rec->why == MS_COPY_NOMEM ? ENOMEM : EOPNOTSUPP);
 	}
-	fl = fcntl(fd, F_GETFL);
-	fdflags = fcntl(fd, F_GETFD);
-	if (fl < 0 || fdflags < 0)
+	fl = ms_real.fcntl(fd, F_GETFL);
+	fdflags = ms_real.fcntl(fd, F_GETFD);
+	if (fl < 0 || fdflags < 0 || fstat(fd, &st) != 0)
 		return fail(f, MS_STAGE_FLAGS, errno);
 
-	nfd = ms_real.socket(domain, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
+	nfd = ms_real.socket(rec->domain, SOCK_STREAM | SOCK_CLOEXEC,
+			     IPPROTO_MPTCP);
 	if (nfd < 0)
 		return fail(f, MS_STAGE_CREATE, errno);
-	for (const struct ms_opt *o = rec ? rec->head : NULL; o; o = o->next) {
-		if (ms_real.setsockopt(nfd, o->level, o->name, o->val,
-				       o->len) != 0 &&
+	for (unsigned i = 0; i < rec->nopts; i++) {
+		const struct ms_optrec *o = &rec->opt[i];
+
+		if (ms_real.setsockopt(nfd, o->level, o->name,
+				       rec->val + o->off, o->len) != 0 &&
 		    !ms_tolerated(o->level, o->name, errno)) {
 			f->level = o->level;
 			f->name = o->name;
 			fail(f, MS_STAGE_OPTION, errno);
-			close(nfd);
+			ms_real.close(nfd);
 			return false;
 		}
 	}
 	/* O_NONBLOCK (nginx sets it with ioctl(FIONBIO)), O_ASYNC, ..., and
 	 * who gets SIGIO/SIGURG, with which signal */
-	if (fcntl(nfd, F_SETFL, fl) != 0 || !copy_owner(fd, nfd)) {
+	if (ms_real.fcntl(nfd, F_SETFL, fl) != 0 || !copy_owner(fd, nfd)) {
 		fail(f, MS_STAGE_FLAGS, errno);
-		close(nfd);
+		ms_real.close(nfd);
 		return false;
 	}
-	for (unsigned i = 0; rec && i < rec->nep; i++)
-		current[i] = registration_is_current(fd, &rec->ep[i]);
+	for (unsigned i = 0; i < rec->nep; i++)
+		current[i] =
+			registration_is_current(fd, st.st_ino, &rec->ep[i]);
 	if (sa && ms_real.bind(nfd, sa, len) != 0) {
 		fail(f, MS_STAGE_BIND, errno);
-		close(nfd);
+		ms_real.close(nfd);
 		return false;
 	}
-	if (dup3(nfd, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+	if (ms_real.dup3(nfd, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 		fail(f, MS_STAGE_REPLACE, errno);
-		close(nfd);
+		ms_real.close(nfd);
 		return false;
 	}
-	close(nfd);
+	ms_real.close(nfd);
 	/* The TCP socket's epoll registrations went with it; make them again
 	 * on the new socket, under the same fd number. This cannot be done
 	 * before dup3() and a failure here cannot be undone: it is reported
 	 * (ENOMEM or max_user_watches are the only causes). */
-	for (unsigned i = 0; rec && i < rec->nep; i++) {
+	for (unsigned i = 0; i < rec->nep; i++) {
 		struct epoll_event ev = rec->ep[i].ev;
 
 		if (!current[i])
@@ -160,17 +216,25 @@ static bool convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
 	return true;
 }
 
-bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
-		struct ms_failure *f)
+bool ms_convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
+		socklen_t len, struct ms_failure *f)
 {
+	sigset_t all, old;
 	int state;
 	bool ok;
 
-	/* close() is a cancellation point and bind() is not: a pending
-	 * cancel must not stop bind() half-way and leak the spare fd. */
+	/* No signal handler runs in this thread while the socket is half
+	 * converted (it could find the fd in between), and no fork() copies
+	 * the spare fd. close() is a cancellation point and bind() is not: a
+	 * pending cancel must not stop bind() half-way either. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
-	ok = convert(fd, v, sa, len, f);
+	ms_conversion_enter();
+	ok = convert(fd, rec, sa, len, f);
+	ms_conversion_leave();
 	pthread_setcancelstate(state, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ok;
 }
 
@@ -219,12 +283,35 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 		ms_msg_errno(m, f->err);
 		return;
 	case MS_STAGE_NOTFRESH:
-		ms_msg_str(m, "the fd is no longer an unbound TCP socket");
+		ms_msg_str(m, "the fd is not an unbound TCP socket (any more)");
 		return;
 	case MS_STAGE_BIND:
 		ms_msg_str(m, "bind() of the MPTCP socket failed where the TCP "
 			      "socket's succeeded: ");
 		ms_msg_errno(m, f->err);
+		return;
+	case MS_STAGE_SHARED:
+		ms_msg_str(m,
+			   f->shared & MS_SHARED_SENT
+				   ? "the socket was sent to another process "
+				     "(SCM_RIGHTS) before bind(), and its "
+				     "copy there would not follow"
+			   : f->shared & MS_SHARED_FORK
+				   ? "a child process (fork, posix_spawn) "
+				     "shares the socket, made before "
+				     "bind(), and its copy would not follow"
+				   : "another file descriptor of the "
+				     "program (dup) refers to the socket "
+				     "and would not follow");
+		return;
+	case MS_STAGE_HANDLER:
+		ms_msg_str(m, "the socket was changed where the library could "
+			      "not follow (from a signal handler, or by a "
+			      "raw system call)");
+		return;
+	case MS_STAGE_NOMEM:
+		ms_msg_str(m, "out of memory for the library's record of the "
+			      "socket");
 		return;
 	case MS_STAGE_EPOLL:
 		ms_msg_str(m, "converted, but adding it to its epoll set again "

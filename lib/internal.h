@@ -6,7 +6,8 @@
 #include "mptcpshim/config.h"
 
 #include <netinet/in.h>
-#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,17 +21,41 @@
 #define MS_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* The functions we interpose, as found in the next object (libc). */
+/* ---- real.c: the functions we interpose, as the next object has them ---- */
 struct ms_real {
 	int (*socket)(int, int, int);
 	int (*bind)(int, const struct sockaddr *, socklen_t);
-	int (*setsockopt)(int, int, int, const void *, socklen_t);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*close)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*posix_spawn)(pid_t *, const char *,
+			   const posix_spawn_file_actions_t *,
+			   const posix_spawnattr_t *, char *const[],
+			   char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *,
+			    const posix_spawn_file_actions_t *,
+			    const posix_spawnattr_t *, char *const[],
+			    char *const[]);
 };
 extern struct ms_real ms_real;
+/* Finds every function in ms_real. False if the program's calls cannot
+ * reach the library (it comes after libc in LD_PRELOAD): err says so. */
+bool ms_real_init(char *err, size_t errlen);
 
-/* ---- log.c: async-signal-safe messages to stderr ---- */
+/* ---- log.c: messages, async-signal-safe, never into a program's socket ----
+ */
 extern enum ms_log_level ms_log_level;
 
 struct ms_msg {
@@ -42,24 +67,23 @@ static inline bool ms_log_on(enum ms_log_level l)
 {
 	return l <= ms_log_level && ms_log_level != MS_LOG_OFF;
 }
+/* Remembers which file fd 2 is now: the stderr the process started with. */
+void ms_log_init(void);
 void ms_msg_begin(struct ms_msg *m, enum ms_log_level l);
 void ms_msg_str(struct ms_msg *m, const char *s);
 void ms_msg_uint(struct ms_msg *m, unsigned long v);
 void ms_msg_addr(struct ms_msg *m, const struct sockaddr *sa, socklen_t len);
 void ms_msg_errno(struct ms_msg *m, int e);
 void ms_msg_opt(struct ms_msg *m, int level, int name);
-/* Writes the line to fd 2; errno is preserved. */
+/* Writes the line to fd 2 if fd 2 may be written (see log.c); errno and
+ * the signal state are preserved. */
 void ms_msg_end(struct ms_msg *m);
 
-/* ---- track.c: what socket() and setsockopt() saw, per fd ---- */
+/* ---- usermem.c ---- */
+/* Could the kernel read n bytes at p? Asks the kernel, never touches p. */
+bool ms_user_readable(const void *p, size_t n);
 
-/* One option the program set successfully before bind(). */
-struct ms_opt {
-	struct ms_opt *next;
-	int level, name;
-	socklen_t len;
-	unsigned char val[];
-};
+/* ---- fdtable.c: what the library knows about each fd ---- */
 
 /* Why a socket's options cannot be reproduced on a new socket. */
 enum ms_uncopyable {
@@ -71,32 +95,79 @@ enum ms_uncopyable {
 	MS_COPY_EPOLL, /* registered in more epoll sets than we keep */
 };
 
+#define MS_MAX_OPTS  24
+#define MS_OPT_SPACE 512 /* bytes of option values per socket */
+#define MS_MAX_EPOLL 4
+
+struct ms_optrec {
+	int level, name;
+	socklen_t len;
+	unsigned off; /* into ms_rec.val */
+};
+
 /* An epoll registration of the fd, made before bind()/connect(): epoll
  * keys on the open file, so it must be made again on the new socket
  * (nginx adds upstream sockets to its epoll set before connect()). */
-#define MS_MAX_EPOLL 4
 struct ms_epreg {
 	int epfd;
 	struct epoll_event ev;
 };
 
-struct ms_fdrec {
+/* Why a candidate is shared, and other marks: bits of a record's flags
+ * and of a candidate's tag alike. */
+#define MS_SHARED_FORK 0x10u /* inherited by a child (fork, posix_spawn) */
+#define MS_SHARED_SENT 0x20u /* sent to another process (SCM_RIGHTS) */
+#define MS_SHARED_MASK (MS_SHARED_FORK | MS_SHARED_SENT)
+#define MS_REC_HANDLER                                                         \
+	0x40u /* changed where the library could not follow                    \
+		 (a signal handler, a raw system call) */
+#define MS_TAG_FLAGS (MS_SHARED_MASK | MS_REC_HANDLER)
+
+/* What the library remembers of a candidate beyond its family: the
+ * options and epoll registrations to replay, and how many fds of this
+ * process refer to it. */
+struct ms_rec {
+	_Atomic unsigned lock;
+	_Atomic unsigned flags;	    /* MS_SHARED_*, MS_REC_HANDLER */
+	_Atomic uint32_t next_free; /* pool link (index + 1) */
+	uint32_t index;
+	unsigned refs; /* fds of this process pointing here */
 	int domain;
+	bool done; /* bound or connected: not a candidate any more */
 	enum ms_uncopyable why;
 	int bad_level, bad_name; /* the first option we could not keep */
-	unsigned nopts;
-	struct ms_opt *head, *tail;
+	unsigned nopts, used;
+	struct ms_optrec opt[MS_MAX_OPTS];
 	unsigned nep;
 	struct ms_epreg ep[MS_MAX_EPOLL];
-};
+	unsigned char val[MS_OPT_SPACE];
+} __attribute__((aligned(64)));
 
-/* A slot is 0 (not tracked), a small tag (tracked, nothing recorded yet)
- * or a pointer to a struct ms_fdrec. */
+/*
+ * A slot (one per fd number) is 0 (nothing known), a tag, or a pointer
+ * to a struct ms_rec (64-byte aligned, so its low 6 bits are 0).
+ * A tag: kind in bits 0-2 (never 0), AF_INET6 in bit 3, MS_TAG_FLAGS.
+ */
 typedef uintptr_t ms_slot;
-#define MS_SLOT_INET   ((ms_slot)1)
-#define MS_SLOT_INET6  ((ms_slot)2)
-#define MS_SLOT_NOMEM  ((ms_slot)3)
-#define MS_SLOT_MAXTAG ((ms_slot)3)
+#define MS_KIND_MASK   ((ms_slot)7)
+#define MS_KIND_CAND   ((ms_slot)1) /* unbound TCP socket from socket() */
+#define MS_KIND_NATIVE ((ms_slot)2) /* MPTCP socket the program made */
+#define MS_KIND_CONV   ((ms_slot)3) /* a socket the library converted */
+#define MS_KIND_NOMEM  ((ms_slot)4) /* candidate without a record: no memory */
+#define MS_TAG_INET6   ((ms_slot)8)
+
+static inline bool ms_slot_is_rec(ms_slot v)
+{
+	return v != 0 && (v & 63) == 0;
+}
+static inline ms_slot ms_slot_kind(ms_slot v)
+{
+	return v & MS_KIND_MASK;
+}
+static inline int ms_tag_domain(ms_slot v)
+{
+	return (v & MS_TAG_INET6) ? AF_INET6 : AF_INET;
+}
 
 #define MS_CHUNK_SHIFT 12
 #define MS_CHUNK_SLOTS (1u << MS_CHUNK_SHIFT)
@@ -114,28 +185,77 @@ static inline _Atomic ms_slot *ms_slot_of(int fd)
 	return c ? &c[(unsigned)fd & (MS_CHUNK_SLOTS - 1)] : NULL;
 }
 
-/* Cheap test used on every setsockopt()/bind()/connect(). */
-static inline bool ms_is_tracked(int fd)
+/* The one test on every hot path: does the library know this fd? */
+static inline ms_slot ms_peek(int fd)
 {
 	_Atomic ms_slot *s = ms_slot_of(fd);
 
-	return s && atomic_load_explicit(s, memory_order_relaxed) != 0;
+	return s ? atomic_load_explicit(s, memory_order_acquire) : 0;
 }
 
-void ms_track_socket(int fd, int domain);
-void ms_untrack(int fd); /* the fd is not a candidate (any more) */
-void ms_track_setsockopt(int fd, int level, int name, const void *val,
-			 socklen_t len);
-void ms_track_epoll(int fd, int epfd, int op, const struct epoll_event *ev);
-/* Takes the fd's slot out of the table; 0 if it was not tracked. */
-ms_slot ms_track_take(int fd);
-/* Puts a slot taken earlier back, unless the fd was reused meanwhile. */
-void ms_track_put_back(int fd, ms_slot v);
-int ms_slot_domain(ms_slot v);
-void ms_slot_free(ms_slot v);
+/* Is this thread already inside the library (then a signal handler
+ * interrupted it there, and nothing may wait for a lock)? ms_enter()
+ * returns false then; otherwise it marks the thread until ms_leave(). */
+bool ms_enter(void);
+void ms_leave(void);
+void ms_spin(unsigned *n);
 
-extern pthread_mutex_t ms_lock;
-void ms_track_atfork_child(void);
+/* A slot for fd, allocating its chunk (mmap) if needed; NULL if that fails. */
+_Atomic ms_slot *ms_slot_get(int fd);
+
+enum ms_hold {
+	MS_HOLD_NONE,	/* not a candidate: h.v is 0 or a tag */
+	MS_HOLD_LOCKED, /* h.rec is fd's record, locked */
+	MS_HOLD_NOMEM,	/* a candidate, but no record could be had */
+};
+struct ms_held {
+	_Atomic ms_slot *s;
+	ms_slot v;
+	struct ms_rec *rec;
+};
+/* Locks fd's record, making one from a candidate's tag first; waits while
+ * another thread holds it. Call between ms_enter() and ms_leave(). */
+enum ms_hold ms_hold(int fd, struct ms_held *h);
+void ms_held_unlock(struct ms_held *h);
+/* Bound or connected as TCP: no longer a candidate. Unlocks. */
+void ms_held_done(struct ms_held *h);
+/* Sets the slot (e.g. to MS_KIND_CONV, or 0) and drops the record. */
+void ms_held_set(struct ms_held *h, ms_slot v);
+
+/* Without locks: */
+/* ORs bits into fd's record or candidate tag. */
+void ms_taint(int fd, unsigned bits);
+/* For an fd number the library just learnt about (socket(), dup()...). */
+void ms_slot_store(int fd, ms_slot v);
+
+/* close(): forget fd (waiting while another thread converts it). */
+void ms_forget(int fd);
+/* The dup family: makes the call, then gives the new fd what `from` has.
+ * to: the target number for dup2/dup3, -1 when the kernel picks it. */
+int ms_dup_call(int from, int to, int (*call)(int, int, int, int), int a1,
+		int a2);
+
+/* Marks every candidate as shared (why: MS_SHARED_*); with
+ * inheritable_only, only those without FD_CLOEXEC. */
+void ms_mark_all_shared(unsigned why, bool inheritable_only);
+/* In the child of fork(): frees the locks held by the parent's threads. */
+void ms_after_fork_child(void);
+
+void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
+			 const void *val, socklen_t len);
+void ms_track_epoll(struct ms_rec *rec, int epfd, int op,
+		    const struct epoll_event *ev);
+
+/* Calls fn(fd, slot, arg) for every fd whose slot is not 0 (no locks). */
+void ms_table_walk(void (*fn)(int fd, ms_slot v, void *arg), void *arg);
+
+/* fork() and posix_spawn() hold conversions back while fds are copied, so
+ * that no conversion is half done in the child: */
+void ms_conversions_pause(void);
+void ms_conversions_resume(void);
+void ms_conversions_reset(void); /* in the child */
+void ms_conversion_enter(void);
+void ms_conversion_leave(void);
 
 /* ---- convert.c ---- */
 enum ms_stage {
@@ -147,6 +267,9 @@ enum ms_stage {
 	MS_STAGE_NOTFRESH, /* not an unbound TCP socket any more */
 	MS_STAGE_EPOLL,	   /* re-registering with epoll failed (after!) */
 	MS_STAGE_BIND,	   /* bind() of the MPTCP socket failed */
+	MS_STAGE_SHARED,   /* another fd or process refers to the socket */
+	MS_STAGE_HANDLER,  /* changed from a signal handler mid-update */
+	MS_STAGE_NOMEM,	   /* no record could be kept for the socket */
 };
 
 struct ms_failure {
@@ -154,19 +277,38 @@ struct ms_failure {
 	int err;
 	int level, name; /* for MS_STAGE_OPTION / MS_STAGE_UNCOPY */
 	enum ms_uncopyable why;
+	unsigned shared; /* MS_SHARED_* for MS_STAGE_SHARED; 0: a dup() */
 };
 
-/* Replaces fd by an MPTCP socket with the same options and flags, bound
- * to sa first when sa is not NULL (so that a failing bind() leaves the
- * program's socket as it was). Returns true on success; on failure fd is
- * untouched and f says why. */
-bool ms_convert(int fd, ms_slot v, const struct sockaddr *sa, socklen_t len,
-		struct ms_failure *f);
+/* Replaces fd by an MPTCP socket with the options, epoll registrations
+ * and flags its (locked) record has, bound to sa first when sa is not
+ * NULL (so that a failing bind() leaves the program's socket as it was).
+ * Returns true on success; on failure fd is untouched and f says why. */
+bool ms_convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
+		socklen_t len, struct ms_failure *f);
 void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f);
+/* Is the open file at fd an unbound, unconnected TCP socket? */
+bool ms_still_fresh(int fd, int domain);
 
-/* shim.c: may a failure of this option on an MPTCP socket be ignored (the
+/* ---- shim.c ---- */
+/* May a failure of this option on an MPTCP socket be ignored (the
  * `tolerate` setting)? Logs the first time per option. */
 bool ms_tolerated(int level, int name, int err);
+/* Called by the fd functions when the configuration is active. */
+extern bool ms_track_on;
+void ms_ensure_init(void);
+
+/* ---- publish.c: what `mptcpshim status` reads of a running process ---- */
+void ms_publish_settings(const struct ms_config *cfg, const char *config_path,
+			 const char *error);
+void ms_count_converted(void);
+void ms_count_stayed_tcp(void);
+
+/* ---- exec.c: converted listeners that survive execve() ---- */
+/* At load: the settings to hand on, and the fds an earlier image of this
+ * process converted (MPTCPSHIM_INHERITED). */
+void ms_exec_init(void);
+int ms_execve(const char *path, char *const argv[], char *const envp[]);
 
 /* ---- optnames.c (names are in config.h) ---- */
 enum ms_uncopyable ms_opt_copyable(int level, int name, socklen_t len);

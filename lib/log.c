@@ -2,15 +2,43 @@
 /*
  * Messages, built in a stack buffer and written with one write(2): no
  * malloc, no stdio, so they are safe in a forked child or a signal handler.
+ *
+ * They go to fd 2 only when fd 2 is a place for messages: the stderr the
+ * process started with (a terminal, a file, the journal's socket, a pipe
+ * to a supervisor), or a regular file the program opened for appending
+ * there itself (nginx moves stderr to its error_log). A program started
+ * with stderr closed gets fd 2 for its own sockets and files: a line
+ * written there would be data to a peer or in a file, so nothing is
+ * written. Writing never raises SIGPIPE.
  */
 #include "internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum ms_log_level ms_log_level = MS_LOG_INFO;
+
+/* fd 2 when the library was loaded */
+static bool stderr_known;
+static dev_t stderr_dev;
+static ino_t stderr_ino;
+
+void ms_log_init(void)
+{
+	struct stat st;
+
+	stderr_known = fstat(STDERR_FILENO, &st) == 0;
+	if (stderr_known) {
+		stderr_dev = st.st_dev;
+		stderr_ino = st.st_ino;
+	}
+}
 
 void ms_msg_str(struct ms_msg *m, const char *s)
 {
@@ -102,14 +130,64 @@ void ms_msg_opt(struct ms_msg *m, int level, int name)
 	ms_msg_uint(m, (unsigned long)level);
 }
 
+/* Writes without SIGPIPE: the signal a write to a pipe without reader
+ * raises is blocked, and taken back if this write raised it. */
+static ssize_t write_nosigpipe(const char *buf, size_t n)
+{
+	sigset_t pipe, old, pending;
+	bool was_pending;
+	ssize_t w;
+	int e;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	w = write(STDERR_FILENO, buf, n);
+	e = errno;
+	if (w < 0 && e == EPIPE && !was_pending) {
+		static const struct timespec zero;
+
+		sigtimedwait(&pipe, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return w;
+}
+
+/* May a message go to fd 2 now? How (socket: send(), else write())? */
+static bool stderr_writable(bool *is_socket)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	*is_socket = S_ISSOCK(st.st_mode);
+	if (stderr_known && st.st_dev == stderr_dev && st.st_ino == stderr_ino)
+		return true;
+	if (S_ISCHR(st.st_mode))
+		return true; /* a terminal, /dev/null */
+	fl = fcntl(STDERR_FILENO, F_GETFL);
+	return S_ISREG(st.st_mode) && fl >= 0 && (fl & O_APPEND);
+}
+
 void ms_msg_end(struct ms_msg *m)
 {
 	int saved = errno;
+	bool sock = false;
 	size_t off = 0;
 
 	m->buf[m->n++] = '\n';
+	if (!stderr_writable(&sock)) {
+		errno = saved;
+		return;
+	}
 	while (off < m->n) {
-		ssize_t w = write(STDERR_FILENO, m->buf + off, m->n - off);
+		ssize_t w = sock ? send(STDERR_FILENO, m->buf + off, m->n - off,
+					MSG_NOSIGNAL)
+				 : write_nosigpipe(m->buf + off, m->n - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;

@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The interposition layer: the only exported symbols of libmptcpshim.
+ * The interposition layer: socket(), bind(), connect(), setsockopt(),
+ * getsockopt() and epoll_ctl(). fdops.c has close() and the dup family,
+ * proc.c fork(), posix_spawn(), sendmsg() and execve().
  *
  * Each exported function calls the real one and, only for sockets that can
  * still become MPTCP (listeners at bind(), listed destinations at
- * connect()), does a little bookkeeping. Settings are
- * read once, when the library is loaded (or earlier, on the first
- * interposed call if another library's constructor makes one): nginx
- * replaces its workers' environment, so a later getenv() would find
- * nothing.
+ * connect()), does a little bookkeeping. Settings are read once, when the
+ * library is loaded (or earlier, on the first interposed call if another
+ * library's constructor makes one): nginx replaces its workers'
+ * environment, so a later getenv() would find nothing.
  */
 #include "internal.h"
 
-#include <dlfcn.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,39 +27,18 @@
 
 #define MS_EXPORT __attribute__((visibility("default")))
 
-struct ms_real ms_real;
-
 static struct ms_config cfg;
 /* socket() records candidates only when some bind() or connect() could
  * convert them. */
-static bool track_on;
+bool ms_track_on;
 static bool connect_on;
 static bool tolerate_on;
 static atomic_bool ready;
 static atomic_bool ctor_started;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void die_missing(const char *sym)
-{
-	struct ms_msg m;
-
-	ms_msg_begin(&m, MS_LOG_ERROR);
-	ms_msg_str(&m, "cannot find the real ");
-	ms_msg_str(&m, sym);
-	ms_msg_str(&m, "() in the libraries loaded after libmptcpshim");
-	ms_msg_end(&m);
-	abort();
-}
-
-static void *resolve(const char *sym, void *self)
-{
-	void *p = dlsym(RTLD_NEXT, sym);
-
-	/* Finding ourselves again would recurse forever. */
-	if (!p || p == self)
-		die_missing(sym);
-	return p;
-}
+/* The thread running ms_init(): its own calls (reading the configuration
+ * file closes an fd) must not wait for ms_init() to finish. */
+static __thread bool in_init __attribute__((tls_model("initial-exec")));
 
 static void log_error_line(const char *text, const char *tail)
 {
@@ -71,28 +52,73 @@ static void log_error_line(const char *text, const char *tail)
 	ms_msg_end(&m);
 }
 
+/* ---- fork() ---- */
+
 static void on_fork_prepare(void)
 {
-	pthread_mutex_lock(&ms_lock);
+	if (!ms_track_on)
+		return;
+	/* No conversion may be half done when the fds are copied, and every
+	 * candidate the child gets a copy of is shared from now on. */
+	ms_conversions_pause();
+	ms_mark_all_shared(MS_SHARED_FORK, false);
 }
 
 static void on_fork_parent(void)
 {
-	pthread_mutex_unlock(&ms_lock);
+	if (!ms_track_on)
+		return;
+	/* Candidates made by other threads since on_fork_prepare() */
+	ms_mark_all_shared(MS_SHARED_FORK, false);
+	ms_conversions_resume();
+}
+
+static void on_fork_child(void)
+{
+	if (!ms_track_on)
+		return;
+	ms_conversions_reset();
+	ms_after_fork_child();
+}
+
+static void log_loaded(void)
+{
+	struct ms_msg m;
+	char list[256];
+
+	ms_msg_begin(&m, MS_LOG_DEBUG);
+	ms_msg_str(&m, "loaded; ports=");
+	if (!ms_portlist_format(&cfg.ports, list, sizeof(list)))
+		strcpy(list, "(long list)");
+	ms_msg_str(&m, cfg.broken ? "none (configuration error)"
+		       : cfg.ports.mode == MS_LIST_UNSET ? "all (default)"
+							 : list);
+	if (!ms_portlist_format(&cfg.connect, list, sizeof(list)))
+		strcpy(list, "(long list)");
+	ms_msg_str(&m, " connect=");
+	ms_msg_str(&m, cfg.broken || cfg.connect.mode == MS_LIST_UNSET ? "none"
+								       : list);
+	if (!ms_optset_format(&cfg.tolerate, list, sizeof(list)))
+		strcpy(list, "(long list)");
+	ms_msg_str(&m, " tolerate=");
+	ms_msg_str(&m, list);
+	ms_msg_str(&m, cfg.strict ? " strict=1" : " strict=0");
+	if (!atomic_load(&ctor_started))
+		ms_msg_str(&m, "; initialised by an interposed call before the "
+			       "library's constructor");
+	ms_msg_end(&m);
 }
 
 static void ms_init(void)
 {
-	char err[MS_ERRLEN] = "";
+	char err[MS_ERRLEN] = "", realerr[MS_ERRLEN] = "";
 	struct ms_env env;
 	const char *path;
-	bool ok, present;
+	bool ok, present, reached;
 
-	ms_real.socket = resolve("socket", (void *)socket);
-	ms_real.bind = resolve("bind", (void *)bind);
-	ms_real.setsockopt = resolve("setsockopt", (void *)setsockopt);
-	ms_real.connect = resolve("connect", (void *)connect);
-	ms_real.epoll_ctl = resolve("epoll_ctl", (void *)epoll_ctl);
+	in_init = true;
+	ms_log_init();
+	reached = ms_real_init(realerr, sizeof(realerr));
 
 	ms_config_init(&cfg);
 	/* secure_getenv: a setuid program reads only the system file. */
@@ -111,48 +137,36 @@ static void ms_init(void)
 		}
 		log_error_line(err, "; converting nothing");
 	}
+	if (!reached) {
+		/* Never take the program down for it: stay inert. */
+		cfg.broken = true;
+		log_error_line(realerr, "");
+		if (!ok)
+			strcpy(err, realerr);
+	}
 	connect_on = !cfg.broken && ms_connect_may_match(&cfg.connect);
-	track_on = !cfg.broken &&
-		   (ms_portlist_may_match(&cfg.ports) || connect_on);
+	ms_track_on = !cfg.broken &&
+		      (ms_portlist_may_match(&cfg.ports) || connect_on);
 	/* tolerate only while the library is active: "none" everywhere
 	 * leaves it inert */
-	tolerate_on = track_on && cfg.tolerate.n > 0;
-	pthread_atfork(on_fork_prepare, on_fork_parent, ms_track_atfork_child);
-
-	if (ms_log_on(MS_LOG_DEBUG)) {
-		struct ms_msg m;
-		char list[256];
-
-		if (!ms_portlist_format(&cfg.ports, list, sizeof(list)))
-			strcpy(list, "(long list)");
-		ms_msg_begin(&m, MS_LOG_DEBUG);
-		ms_msg_str(&m, "loaded; ports=");
-		ms_msg_str(&m, cfg.broken ? "none (configuration error)"
-			       : cfg.ports.mode == MS_LIST_UNSET
-				       ? "all (default)"
-				       : list);
-		if (!ms_portlist_format(&cfg.connect, list, sizeof(list)))
-			strcpy(list, "(long list)");
-		ms_msg_str(&m, " connect=");
-		ms_msg_str(&m, cfg.broken || cfg.connect.mode == MS_LIST_UNSET
-				       ? "none"
-				       : list);
-		if (!ms_optset_format(&cfg.tolerate, list, sizeof(list)))
-			strcpy(list, "(long list)");
-		ms_msg_str(&m, " tolerate=");
-		ms_msg_str(&m, list);
-		ms_msg_str(&m, cfg.strict ? " strict=1" : " strict=0");
-		if (!atomic_load(&ctor_started))
-			ms_msg_str(&m, "; initialised by an interposed call "
-				       "before the library's constructor");
-		ms_msg_end(&m);
+	tolerate_on = ms_track_on && cfg.tolerate.n > 0;
+	if (reached) {
+		pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
+		ms_exec_init();
 	}
+	ms_publish_settings(&cfg,
+			    present ? (path ? path : MS_DEFAULT_CONFIG) : NULL,
+			    cfg.broken ? err : NULL);
+	if (ms_log_on(MS_LOG_DEBUG))
+		log_loaded();
+	in_init = false;
 	atomic_store_explicit(&ready, true, memory_order_release);
 }
 
-static inline void ensure_init(void)
+void ms_ensure_init(void)
 {
-	if (MS_UNLIKELY(!atomic_load_explicit(&ready, memory_order_acquire))) {
+	if (MS_UNLIKELY(!atomic_load_explicit(&ready, memory_order_acquire)) &&
+	    !in_init) {
 		int saved = errno;
 
 		pthread_once(&once, ms_init);
@@ -163,72 +177,77 @@ static inline void ensure_init(void)
 __attribute__((constructor)) static void ms_ctor(void)
 {
 	atomic_store(&ctor_started, true);
-	ensure_init();
+	ms_ensure_init();
 }
 
-/* ---- warnings once per address ---- */
+/* ---- messages once per address ---- */
 
 enum once_kind {
 	ONCE_BIND,	   /* a listener fallback or strict failure */
 	ONCE_CONNECT,	   /* an outbound fallback or strict failure */
 	ONCE_CONNECT_INFO, /* the first outbound conversion */
+	ONCE_ELSEWHERE,	   /* the port is listed, but for another address */
+	ONCE_NATIVE,	   /* the program made the socket MPTCP itself */
 };
 
+/* A key: kind, family, port, address. Slots are claimed with a
+ * compare-and-swap, so no lock is needed (a signal handler may log). */
 struct warned {
-	uint8_t kind;
-	uint8_t family;
-	uint8_t addr[16];
-	uint16_t port;
+	_Atomic unsigned state; /* 0 free, 1 being written, 2 set */
+	unsigned char key[20];
 };
 #define MS_WARNED_MAX 256
 static struct warned warned[MS_WARNED_MAX];
-static unsigned nwarned;
-static bool warned_full;
+static atomic_bool warned_full;
 
-/* True the first time an address is seen for this kind of message (or
- * when the memory is full). */
-static bool first_time_for(enum once_kind kind, const struct sockaddr *sa)
+static void key_of(enum once_kind kind, const struct sockaddr *sa,
+		   unsigned char key[20])
 {
-	struct warned w = {.kind = (uint8_t)kind,
-			   .family = (uint8_t)sa->sa_family};
-	bool first = true;
-
+	memset(key, 0, 20);
+	key[0] = (unsigned char)kind;
+	key[1] = (unsigned char)sa->sa_family;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)sa;
 
-		memcpy(w.addr, &sin->sin_addr, 4);
-		w.port = sin->sin_port;
+		memcpy(key + 2, &sin->sin_port, 2);
+		memcpy(key + 4, &sin->sin_addr, 4);
 	} else {
 		const struct sockaddr_in6 *sin6 = (const void *)sa;
 
-		memcpy(w.addr, &sin6->sin6_addr, 16);
-		w.port = sin6->sin6_port;
+		memcpy(key + 2, &sin6->sin6_port, 2);
+		memcpy(key + 4, &sin6->sin6_addr, 16);
 	}
-	pthread_mutex_lock(&ms_lock);
-	for (unsigned i = 0; i < nwarned; i++) {
-		if (memcmp(&warned[i], &w, sizeof(w)) == 0) {
-			first = false;
-			break;
-		}
-	}
-	if (first && nwarned < MS_WARNED_MAX) {
-		warned[nwarned++] = w;
-	} else if (first) {
-		/* Full: say so once, then stay quiet rather than flood. */
-		first = false;
-		if (!warned_full) {
-			struct ms_msg m;
+}
 
-			warned_full = true;
-			ms_msg_begin(&m, MS_LOG_WARN);
-			ms_msg_str(&m, "more than 256 addresses to report on; "
-				       "further once-per-address messages are "
-				       "not written");
-			ms_msg_end(&m);
+/* True the first time an address is seen for this kind of message. */
+static bool first_time_for(enum once_kind kind, const struct sockaddr *sa)
+{
+	unsigned char key[20];
+
+	key_of(kind, sa, key);
+	for (unsigned i = 0; i < MS_WARNED_MAX; i++) {
+		struct warned *w = &warned[i];
+		unsigned st = atomic_load(&w->state);
+
+		if (st == 0 &&
+		    atomic_compare_exchange_strong(&w->state, &st, 1)) {
+			memcpy(w->key, key, sizeof(key));
+			atomic_store(&w->state, 2);
+			return true;
 		}
+		if (st == 2 && memcmp(w->key, key, sizeof(key)) == 0)
+			return false;
 	}
-	pthread_mutex_unlock(&ms_lock);
-	return first;
+	/* Full: say so once, then stay quiet rather than flood. */
+	if (!atomic_exchange(&warned_full, true) && ms_log_on(MS_LOG_WARN)) {
+		struct ms_msg m;
+
+		ms_msg_begin(&m, MS_LOG_WARN);
+		ms_msg_str(&m, "more than 256 addresses to report on; further "
+			       "once-per-address messages are not written");
+		ms_msg_end(&m);
+	}
+	return false;
 }
 
 /* One line, once per address and kind: PRE ADDR POST REASON. */
@@ -245,7 +264,8 @@ static void report_once(enum ms_log_level l, enum once_kind kind,
 	ms_msg_str(&m, pre);
 	ms_msg_addr(&m, sa, len);
 	ms_msg_str(&m, post);
-	ms_msg_failure(&m, f);
+	if (f)
+		ms_msg_failure(&m, f);
 	ms_msg_end(&m);
 }
 
@@ -265,45 +285,189 @@ static void report_epoll_failure(const struct sockaddr *sa, socklen_t len,
 	ms_msg_end(&m);
 }
 
-/* bind() of a socket that socket() recorded as a candidate. */
-static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
-			  ms_slot v)
+/* ---- addresses ---- */
+
+/* Copies the program's address into ss, if the kernel could read it:
+ * the library never reads memory the kernel would refuse, and assumes
+ * nothing of its size or alignment. */
+static bool copy_addr(const struct sockaddr *sa, socklen_t len,
+		      struct sockaddr_storage *ss)
 {
-	struct ms_failure f = {0};
-	int saved = errno;
+	if (len < (socklen_t)sizeof(sa_family_t) || len > sizeof(*ss) ||
+	    !ms_user_readable(sa, len))
+		return false;
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, sa, len);
+	return true;
+}
+
+/* The port of a bind() that was not converted is listed, but only for
+ * other addresses (`127.0.0.1:80` and nginx's `listen 80`): say so once. */
+static void note_listed_elsewhere(const struct sockaddr *sa, socklen_t len)
+{
+	const struct sockaddr_in *sin = (const void *)sa;
+	const struct ms_rule *hit = NULL;
+	char where[64] = "";
+	uint16_t port;
 	struct ms_msg m;
+
+	if (cfg.ports.mode != MS_LIST_RULES || !ms_log_on(MS_LOG_INFO) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return;
+	/* sin_port and sin6_port are at the same offset */
+	port = ntohs(sin->sin_port);
+	for (size_t i = 0; i < cfg.ports.n && !hit; i++) {
+		const struct ms_rule *r = &cfg.ports.rules[i];
+
+		if (r->family != 0 && r->lo <= port && port <= r->hi)
+			hit = r;
+	}
+	if (!hit || !first_time_for(ONCE_ELSEWHERE, sa))
+		return;
+	if (hit->family == AF_INET)
+		inet_ntop(AF_INET, hit->addr, where, sizeof(where));
+	else
+		inet_ntop(AF_INET6, hit->addr, where, sizeof(where));
+	ms_msg_begin(&m, MS_LOG_INFO);
+	ms_msg_addr(&m, sa, len);
+	ms_msg_str(&m, ": stays TCP: its port is listed only for the address ");
+	ms_msg_str(&m, where);
+	ms_msg_str(&m, " (list the port without an address to convert every "
+		       "address)");
+	ms_msg_end(&m);
+}
+
+/* Does this error of the MPTCP socket's bind() depend on the protocol?
+ * An address in use, not on this host or not allowed is the program's
+ * answer, whatever the socket: the socket stays a candidate, and the
+ * program's retry (nginx retries on EADDRINUSE) converts. Anything else
+ * may be MPTCP's own (a BPF or LSM rule on MPTCP sockets, ...): the TCP
+ * socket gets its chance. */
+static bool bind_error_is_the_answer(int e)
+{
+	switch (e) {
+	case EADDRINUSE:
+	case EADDRNOTAVAIL:
+	case EACCES:
+	case EINVAL:
+	case EAFNOSUPPORT:
+	case EFAULT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* ---- bind() ---- */
+
+static int bind_native(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int rc = ms_real.bind(fd, sa, len);
+
+	if (rc == 0) {
+		int saved = errno;
+
+		/* The kernel read the address: it is readable. */
+		report_once(MS_LOG_DEBUG, ONCE_NATIVE, sa, len, "",
+			    ": the program made this socket MPTCP itself "
+			    "(IPPROTO_MPTCP); left as it is",
+			    NULL);
+		ms_slot_store(fd, 0);
+		errno = saved;
+	}
+	return rc;
+}
+
+/* A candidate whose record could not be had (no memory): stays TCP. */
+static int bind_nomem(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct ms_failure f = {.stage = MS_STAGE_NOMEM, .err = ENOMEM};
+	struct sockaddr_storage ss;
+	bool listed = copy_addr(sa, len, &ss) &&
+		      ms_portlist_match(&cfg.ports, (void *)&ss, len);
 	int rc;
 
-	/* A NULL or near-NULL address is left to the kernel (EFAULT). */
-	if ((uintptr_t)sa < 4096 || len < (socklen_t)sizeof(sa_family_t) ||
-	    (int)sa->sa_family != ms_slot_domain(v) ||
-	    !ms_portlist_match(&cfg.ports, sa, len)) {
-		rc = ms_real.bind(fd, sa, len);
-		if (rc == 0) {
-			ms_slot_free(v);
-			if (ms_log_on(MS_LOG_DEBUG)) {
-				ms_msg_begin(&m, MS_LOG_DEBUG);
-				ms_msg_addr(&m, sa, len);
-				ms_msg_str(&m, ": not listed, stays TCP");
-				ms_msg_end(&m);
-			}
-		} else {
-			/* Still unbound: a later bind() may be to a listed
-			 * port. */
-			saved = errno;
-			ms_track_put_back(fd, v);
-			errno = saved;
+	if (listed && cfg.strict) {
+		report_once(MS_LOG_ERROR, ONCE_BIND, (void *)&ss, len, "",
+			    ": bind() fails (strict mode): ", &f);
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = ms_real.bind(fd, sa, len);
+	if (rc == 0) {
+		int saved = errno;
+
+		ms_slot_store(fd, 0);
+		if (listed) {
+			ms_count_stayed_tcp();
+			report_once(MS_LOG_WARN, ONCE_BIND, (void *)&ss, len,
+				    "", ": staying TCP: ", &f);
 		}
+		errno = saved;
+	}
+	return rc;
+}
+
+static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	const struct sockaddr *addr = sa;
+	struct ms_failure f = {0};
+	struct sockaddr_storage ss;
+	int saved = errno, rc, e;
+	struct ms_held h;
+	struct ms_msg m;
+
+	switch (ms_hold(fd, &h)) {
+	case MS_HOLD_NONE:
+		ms_leave();
+		return ms_real.bind(fd, sa, len);
+	case MS_HOLD_NOMEM:
+		ms_leave();
+		return bind_nomem(fd, sa, len);
+	case MS_HOLD_LOCKED:
+		break;
+	}
+	if (h.rec->done || !copy_addr(sa, len, &ss) ||
+	    ss.ss_family != h.rec->domain) {
+		/* Shared and already bound, or an address the kernel will
+		 * refuse (EFAULT, EINVAL, EAFNOSUPPORT): its answer. */
+		rc = ms_real.bind(fd, sa, len);
+		ms_held_unlock(&h);
+		ms_leave();
 		return rc;
 	}
+	addr = (const struct sockaddr *)&ss;
+	if (!ms_portlist_match(&cfg.ports, addr, len)) {
+		rc = ms_real.bind(fd, sa, len);
+		if (rc != 0) {
+			/* still unbound: a later bind() may be to a listed
+			 * port */
+			ms_held_unlock(&h);
+			ms_leave();
+			return rc;
+		}
+		ms_held_done(&h);
+		ms_leave();
+		if (ms_log_on(MS_LOG_DEBUG)) {
+			ms_msg_begin(&m, MS_LOG_DEBUG);
+			ms_msg_addr(&m, addr, len);
+			ms_msg_str(&m, ": not listed, stays TCP");
+			ms_msg_end(&m);
+		}
+		note_listed_elsewhere(addr, len);
+		errno = saved;
+		return 0;
+	}
 
-	if (ms_convert(fd, v, sa, len, &f)) {
-		/* fd is now the MPTCP socket, already bound to sa */
-		ms_slot_free(v);
-		report_epoll_failure(sa, len, &f);
+	if (ms_convert(fd, h.rec, addr, len, &f)) {
+		/* fd is now the MPTCP socket, already bound to addr */
+		ms_held_set(&h, MS_KIND_CONV);
+		ms_leave();
+		ms_count_converted();
+		report_epoll_failure(addr, len, &f);
 		if (ms_log_on(MS_LOG_INFO)) {
 			ms_msg_begin(&m, MS_LOG_INFO);
-			ms_msg_addr(&m, sa, len);
+			ms_msg_addr(&m, addr, len);
 			ms_msg_str(&m, ": socket converted to MPTCP (fd ");
 			ms_msg_uint(&m, (unsigned long)fd);
 			ms_msg_str(&m, ")");
@@ -312,43 +476,66 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len,
 		errno = saved;
 		return 0;
 	}
-	if (f.stage == MS_STAGE_BIND && cfg.strict) {
-		/* strict: no TCP listener where MPTCP could not bind */
-		ms_track_put_back(fd, v);
+	if (f.stage == MS_STAGE_BIND && bind_error_is_the_answer(f.err)) {
+		ms_held_unlock(&h); /* a retry may convert */
+		ms_leave();
 		errno = f.err;
 		return -1;
 	}
-	if (f.stage == MS_STAGE_BIND) {
-		/* The address is in use, not on this host, ...: the program's
-		 * own TCP socket, untouched, gives it the real answer. */
+	if (f.stage == MS_STAGE_NOTFRESH) {
+		/* listen() without bind(), or a raw system call: not a
+		 * candidate (any more); the kernel answers. */
 		rc = ms_real.bind(fd, sa, len);
-		if (rc != 0) {
-			saved = errno;
-			ms_track_put_back(fd, v); /* a retry may convert */
-			errno = saved;
-			return rc;
-		}
-		ms_slot_free(v);
-		report_once(MS_LOG_WARN, ONCE_BIND, sa, len, "",
-			    ": staying TCP: ", &f);
-		errno = saved;
+		e = errno;
+		ms_held_done(&h);
+		ms_leave();
+		errno = e;
 		return rc;
 	}
-	ms_slot_free(v);
-	if (f.stage == MS_STAGE_NOTFRESH) {
-		/* A stale record: this fd is not a socket we saw created. */
-		errno = saved;
-		return ms_real.bind(fd, sa, len);
-	}
 	if (cfg.strict) {
-		report_once(MS_LOG_ERROR, ONCE_BIND, sa, len, "",
+		/* No TCP listener where MPTCP could not be made; every
+		 * attempt fails the same way. */
+		ms_held_unlock(&h);
+		ms_leave();
+		report_once(MS_LOG_ERROR, ONCE_BIND, addr, len, "",
 			    ": bind() fails (strict mode): ", &f);
 		errno = f.err;
 		return -1;
 	}
-	report_once(MS_LOG_WARN, ONCE_BIND, sa, len, "", ": staying TCP: ", &f);
+	rc = ms_real.bind(fd, sa, len);
+	e = errno;
+	if (rc != 0) {
+		ms_held_unlock(&h); /* a retry may convert */
+		ms_leave();
+		errno = e;
+		return rc;
+	}
+	ms_held_done(&h);
+	ms_leave();
+	ms_count_stayed_tcp();
+	report_once(MS_LOG_WARN, ONCE_BIND, addr, len, "",
+		    ": staying TCP: ", &f);
 	errno = saved;
-	return ms_real.bind(fd, sa, len);
+	return 0;
+}
+
+MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	ms_slot v;
+
+	ms_ensure_init();
+	v = ms_peek(fd);
+	if (MS_LIKELY(v == 0) || !ms_track_on)
+		return ms_real.bind(fd, sa, len);
+	if (!ms_slot_is_rec(v) && ms_slot_kind(v) == MS_KIND_NATIVE)
+		return bind_native(fd, sa, len);
+	if (!ms_enter()) {
+		/* A signal handler that interrupted the library: no
+		 * conversion here, and none later for this socket. */
+		ms_taint(fd, MS_REC_HANDLER);
+		return ms_real.bind(fd, sa, len);
+	}
+	return bind_candidate(fd, sa, len);
 }
 
 /* ---- tolerate ---- */
@@ -388,50 +575,103 @@ static bool is_mptcp(int fd)
 	int proto = 0;
 	socklen_t len = sizeof(proto);
 
-	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+	return ms_real.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) ==
+		       0 &&
 	       proto == IPPROTO_MPTCP;
 }
 
-/* connect() of a candidate to a destination in the `connect` list. */
-static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len,
-			     ms_slot v)
+/* ---- connect() ---- */
+
+static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ms_failure f = {0};
-	int saved = errno;
-	struct ms_msg m;
-	bool ok = ms_convert(fd, v, NULL, 0, &f);
+	struct sockaddr_storage ss;
+	int saved = errno, rc, e;
+	struct ms_held h;
+	bool ok;
 
-	ms_slot_free(v);
+	if (ms_hold(fd, &h) != MS_HOLD_LOCKED) {
+		if (h.v && ms_slot_kind(h.v) == MS_KIND_NOMEM)
+			ms_slot_store(fd, 0); /* outbound: done */
+		ms_leave();
+		return ms_real.connect(fd, sa, len);
+	}
+	/* An outbound socket: never a listener candidate again. */
+	if (h.rec->done || !connect_on || !copy_addr(sa, len, &ss) ||
+	    ss.ss_family != h.rec->domain ||
+	    !ms_connect_match(&cfg.connect, (void *)&ss, len)) {
+		if (!h.rec->done)
+			ms_held_done(&h);
+		else
+			ms_held_unlock(&h);
+		ms_leave();
+		errno = saved;
+		return ms_real.connect(fd, sa, len);
+	}
+	ok = ms_convert(fd, h.rec, NULL, 0, &f);
 	if (ok) {
-		report_epoll_failure(sa, len, &f);
-		enum ms_log_level l = first_time_for(ONCE_CONNECT_INFO, sa)
-					      ? MS_LOG_INFO
-					      : MS_LOG_DEBUG;
+		ms_held_set(&h, MS_KIND_CONV);
+	} else if (cfg.strict && f.stage != MS_STAGE_NOTFRESH) {
+		ms_held_unlock(&h);
+		ms_leave();
+		report_once(MS_LOG_ERROR, ONCE_CONNECT, (void *)&ss, len, "",
+			    ": connect() fails (strict mode): ", &f);
+		errno = f.err;
+		return -1;
+	} else {
+		ms_held_done(&h);
+	}
+	ms_leave();
+	errno = saved;
+	rc = ms_real.connect(fd, sa, len);
+	e = errno;
+	/* Messages come after the call: nothing the library writes goes
+	 * out before the program's own bytes. */
+	if (ok) {
+		enum ms_log_level l =
+			first_time_for(ONCE_CONNECT_INFO, (void *)&ss)
+				? MS_LOG_INFO
+				: MS_LOG_DEBUG;
+		struct ms_msg m;
 
+		ms_count_converted();
+		report_epoll_failure((void *)&ss, len, &f);
 		if (ms_log_on(l)) {
 			ms_msg_begin(&m, l);
 			ms_msg_str(&m, "outbound connection to ");
-			ms_msg_addr(&m, sa, len);
+			ms_msg_addr(&m, (void *)&ss, len);
 			ms_msg_str(&m, " uses MPTCP");
 			if (l == MS_LOG_INFO)
 				ms_msg_str(&m, " (said once per destination)");
 			ms_msg_end(&m);
 		}
 	} else if (f.stage != MS_STAGE_NOTFRESH) {
-		if (cfg.strict) {
-			report_once(MS_LOG_ERROR, ONCE_CONNECT, sa, len, "",
-				    ": connect() fails (strict mode): ", &f);
-			errno = f.err;
-			return -1;
-		}
-		report_once(MS_LOG_WARN, ONCE_CONNECT, sa, len,
+		ms_count_stayed_tcp();
+		report_once(MS_LOG_WARN, ONCE_CONNECT, (void *)&ss, len,
 			    "outbound connection to ", " stays TCP: ", &f);
 	}
-	errno = saved;
-	return ms_real.connect(fd, sa, len);
+	errno = e;
+	return rc;
 }
 
-/* ---- the exported functions ---- */
+MS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	ms_slot v;
+
+	ms_ensure_init();
+	v = ms_peek(fd);
+	if (MS_LIKELY(v == 0) || !ms_track_on ||
+	    (!ms_slot_is_rec(v) && ms_slot_kind(v) != MS_KIND_CAND &&
+	     ms_slot_kind(v) != MS_KIND_NOMEM))
+		return ms_real.connect(fd, sa, len);
+	if (!ms_enter()) {
+		ms_taint(fd, MS_REC_HANDLER);
+		return ms_real.connect(fd, sa, len);
+	}
+	return connect_candidate(fd, sa, len);
+}
+
+/* ---- the other socket functions ---- */
 
 static inline bool is_candidate(int domain, int type, int protocol)
 {
@@ -444,36 +684,73 @@ MS_EXPORT int socket(int domain, int type, int protocol)
 {
 	int fd;
 
-	ensure_init();
+	ms_ensure_init();
 	fd = ms_real.socket(domain, type, protocol);
-	if (fd >= 0 && track_on) {
+	if (fd >= 0 && ms_track_on) {
 		int saved = errno;
 
 		if (is_candidate(domain, type, protocol))
-			ms_track_socket(fd, domain);
-		else
-			ms_untrack(fd); /* in case of a stale slot */
+			ms_slot_store(fd, MS_KIND_CAND | (domain == AF_INET6
+								  ? MS_TAG_INET6
+								  : 0));
+		else if (protocol == IPPROTO_MPTCP && ms_log_on(MS_LOG_DEBUG))
+			ms_slot_store(fd, MS_KIND_NATIVE);
+		else if (MS_UNLIKELY(ms_peek(fd) != 0))
+			ms_slot_store(fd, 0); /* closed behind our back */
 		errno = saved;
 	}
 	return fd;
+}
+
+/* setsockopt() of a candidate: the option is recorded, under the
+ * record's lock, together with the real call. */
+static int setsockopt_candidate(int fd, int level, int name, const void *val,
+				socklen_t len)
+{
+	struct ms_held h;
+	int rc, e;
+
+	if (!ms_enter()) {
+		rc = ms_real.setsockopt(fd, level, name, val, len);
+		if (rc == 0) {
+			e = errno;
+			ms_taint(fd, MS_REC_HANDLER);
+			errno = e;
+		}
+		return rc;
+	}
+	if (ms_hold(fd, &h) != MS_HOLD_LOCKED) {
+		ms_leave();
+		return -2; /* not a candidate: the plain path */
+	}
+	rc = ms_real.setsockopt(fd, level, name, val, len);
+	e = errno;
+	/* After success the kernel has read val: reading it is safe. */
+	if (rc == 0 && !h.rec->done)
+		ms_track_setsockopt(h.rec, level, name, val, len);
+	ms_held_unlock(&h);
+	ms_leave();
+	errno = e;
+	return rc;
 }
 
 MS_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 			 socklen_t len)
 {
 	int before = errno, rc;
+	ms_slot v;
 
-	ensure_init();
-	rc = ms_real.setsockopt(fd, level, name, val, len);
-	if (rc == 0) {
-		if (track_on && ms_is_tracked(fd)) {
-			ms_track_setsockopt(fd, level, name, val, len);
-			errno = before;
-		}
-		return rc;
+	ms_ensure_init();
+	v = ms_peek(fd);
+	if (MS_UNLIKELY(v != 0) && ms_track_on &&
+	    (ms_slot_is_rec(v) || ms_slot_kind(v) == MS_KIND_CAND)) {
+		rc = setsockopt_candidate(fd, level, name, val, len);
+		if (rc != -2)
+			return rc;
 	}
+	rc = ms_real.setsockopt(fd, level, name, val, len);
 	/* Only a failed call looks at `tolerate`: no cost on success. */
-	if (MS_UNLIKELY(tolerate_on)) {
+	if (MS_UNLIKELY(rc != 0 && tolerate_on)) {
 		int err = errno;
 
 		if ((err == ENOPROTOOPT || err == EOPNOTSUPP) &&
@@ -487,51 +764,63 @@ MS_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 	return rc;
 }
 
-MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
-{
-	ms_slot v;
-
-	ensure_init();
-	if (!track_on || !ms_is_tracked(fd))
-		return ms_real.bind(fd, sa, len);
-	v = ms_track_take(fd);
-	if (v == 0)
-		return ms_real.bind(fd, sa, len);
-	return bind_candidate(fd, sa, len, v);
-}
-
-MS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+/* getsockopt(SO_PROTOCOL) of a socket the library converted answers what
+ * the program asked for, IPPROTO_TCP: the program sees its own socket
+ * (nginx 1.29.7+ compares it with its configuration on a binary upgrade
+ * and would otherwise open a second socket). The kernel's view (ss -M,
+ * sock_diag) shows MPTCP. */
+MS_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	int rc;
 
-	ensure_init();
-	rc = ms_real.epoll_ctl(epfd, op, fd, ev);
-	if (rc == 0 && track_on && ms_is_tracked(fd)) {
-		int saved = errno;
+	ms_ensure_init();
+	rc = ms_real.getsockopt(fd, level, name, val, len);
+	if (MS_UNLIKELY(level == SOL_SOCKET && name == SO_PROTOCOL) &&
+	    rc == 0) {
+		ms_slot v = ms_peek(fd);
 
-		ms_track_epoll(fd, epfd, op, ev);
-		errno = saved;
+		if (v && !ms_slot_is_rec(v) &&
+		    ms_slot_kind(v) == MS_KIND_CONV) {
+			int tcp = IPPROTO_TCP;
+
+			/* the kernel wrote *len <= sizeof(int) bytes */
+			memcpy(val, &tcp,
+			       *len < sizeof(tcp) ? *len : sizeof(tcp));
+		}
 	}
 	return rc;
 }
 
-MS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+MS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
+	struct ms_held h;
 	ms_slot v;
-	int saved;
+	int rc, e;
 
-	ensure_init();
-	if (!track_on || !ms_is_tracked(fd))
-		return ms_real.connect(fd, sa, len);
-	/* An outbound socket: never a listener candidate again. */
-	saved = errno;
-	v = ms_track_take(fd);
-	if (v != 0 && connect_on && sa &&
-	    len >= (socklen_t)sizeof(sa_family_t) &&
-	    (int)sa->sa_family == ms_slot_domain(v) &&
-	    ms_connect_match(&cfg.connect, sa, len))
-		return connect_candidate(fd, sa, len, v);
-	ms_slot_free(v);
-	errno = saved;
-	return ms_real.connect(fd, sa, len);
+	ms_ensure_init();
+	v = ms_peek(fd);
+	if (MS_LIKELY(v == 0) || !ms_track_on ||
+	    !(ms_slot_is_rec(v) || ms_slot_kind(v) == MS_KIND_CAND))
+		return ms_real.epoll_ctl(epfd, op, fd, ev);
+	if (!ms_enter()) {
+		rc = ms_real.epoll_ctl(epfd, op, fd, ev);
+		if (rc == 0) {
+			e = errno;
+			ms_taint(fd, MS_REC_HANDLER);
+			errno = e;
+		}
+		return rc;
+	}
+	if (ms_hold(fd, &h) != MS_HOLD_LOCKED) {
+		ms_leave();
+		return ms_real.epoll_ctl(epfd, op, fd, ev);
+	}
+	rc = ms_real.epoll_ctl(epfd, op, fd, ev);
+	e = errno;
+	if (rc == 0 && !h.rec->done)
+		ms_track_epoll(h.rec, epfd, op, ev);
+	ms_held_unlock(&h);
+	ms_leave();
+	errno = e;
+	return rc;
 }

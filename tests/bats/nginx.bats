@@ -561,25 +561,23 @@ upgrade() {
 	done
 }
 
-@test "binary upgrade without the env lines: inherited listeners stay MPTCP, new ones are TCP" {
+@test "binary upgrade without the env lines: the library goes with its listeners; inherited and new ones are MPTCP" {
 	P=$(port)
 	N=$(port "$P")
 	upgrade ""
-	# nginx dropped LD_PRELOAD from the new master's environment: the
-	# library is not loaded there.
-	run grep -q libmptcpshim "/proc/$new/maps"
-	[ "$status" -ne 0 ]
+	# nginx dropped LD_PRELOAD from the new binary's environment; the
+	# library put itself and its settings back, because a converted
+	# listener stays open across the execve(), and said so.
+	grep -q libmptcpshim "/proc/$new/maps"
+	grep -q "execve(.*): 1 converted socket(s) stay open in the new program; passing on what its environment lacks: LD_PRELOAD, MPTCPSHIM_PORTS" "$NGX_DIR/stderr" "$NGX_DIR/error.log"
 
-	[ "$(mptcp_listeners "$P")" -eq 1 ]
-	run peer http 127.0.0.1 "$P"
-	[ "${lines[0]}" = "is_mptcp=1" ]
-	[ "${lines[2]}" = "body=srv pid=$new_worker" ]
-
-	[ "$(mptcp_listeners "$N")" -eq 0 ]
-	[ "$(tcp_listeners "$N")" -eq 1 ]
-	run peer http 127.0.0.1 "$N"
-	[ "${lines[0]}" = "is_mptcp=0" ]
-	[ "${lines[2]}" = "body=srv pid=$new_worker" ]
+	for p in "$P" "$N"; do
+		[ "$(mptcp_listeners "$p")" -eq 1 ]
+		run peer http 127.0.0.1 "$p"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "is_mptcp=1" ]
+		[ "${lines[2]}" = "body=srv pid=$new_worker" ]
+	done
 }
 
 # ---- 10. no MPTCP ----

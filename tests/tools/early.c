@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 __attribute__((constructor)) static void early_listener(void)
@@ -27,7 +28,8 @@ __attribute__((constructor)) static void early_listener(void)
 		perror("early: bind");
 		return;
 	}
-	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l);
+	/* the kernel's answer (the library says IPPROTO_TCP to programs) */
+	syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l);
 	printf("early proto=%d\n", proto);
 	fflush(stdout);
 	close(fd);

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef IPPROTO_MPTCP
@@ -87,12 +88,14 @@ static int parse_addr(const char *a, const char *p, struct sockaddr_storage *ss,
 	return -1;
 }
 
+/* The kernel's answer: the library answers IPPROTO_TCP to the program
+ * for a socket it converted, so ask without it. */
 static int proto_of(int fd)
 {
 	int v = -1;
 	socklen_t l = sizeof(v);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &l) != 0)
+	if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &v, &l) != 0)
 		return -1;
 	return v;
 }

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * close() and the dup family, so that the library's records follow the
+ * program's fds exactly (fdtable.c). For an fd the library does not know,
+ * each costs one table lookup and then the real call.
+ */
+/* Both fcntl and fcntl64 are defined here: with _FILE_OFFSET_BITS=64 the
+ * headers would rename fcntl to fcntl64. */
+#undef _FILE_OFFSET_BITS
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+#define MS_EXPORT __attribute__((visibility("default")))
+
+MS_EXPORT int close(int fd)
+{
+	ms_ensure_init();
+	if (MS_UNLIKELY(ms_peek(fd) != 0)) {
+		int saved = errno;
+
+		ms_forget(fd);
+		errno = saved;
+	}
+	return ms_real.close(fd);
+}
+
+static int call_dup(int from, int to, int a1, int a2)
+{
+	(void)to, (void)a1, (void)a2;
+	return ms_real.dup(from);
+}
+
+static int call_dup2(int from, int to, int a1, int a2)
+{
+	(void)a1, (void)a2;
+	return ms_real.dup2(from, to);
+}
+
+static int call_dup3(int from, int to, int flags, int a2)
+{
+	(void)a2;
+	return ms_real.dup3(from, to, flags);
+}
+
+static int call_fcntl_dupfd(int from, int to, int cmd, int min)
+{
+	(void)to;
+	return ms_real.fcntl(from, cmd, min);
+}
+
+MS_EXPORT int dup(int fd)
+{
+	ms_ensure_init();
+	if (MS_LIKELY(ms_peek(fd) == 0))
+		return ms_real.dup(fd);
+	return ms_dup_call(fd, -1, call_dup, 0, 0);
+}
+
+MS_EXPORT int dup2(int from, int to)
+{
+	ms_ensure_init();
+	if (MS_LIKELY(ms_peek(from) == 0 && ms_peek(to) == 0) || from == to)
+		return ms_real.dup2(from, to);
+	return ms_dup_call(from, to, call_dup2, 0, 0);
+}
+
+MS_EXPORT int dup3(int from, int to, int flags)
+{
+	ms_ensure_init();
+	if (MS_LIKELY(ms_peek(from) == 0 && ms_peek(to) == 0) || from == to)
+		return ms_real.dup3(from, to, flags);
+	return ms_dup_call(from, to, call_dup3, flags, 0);
+}
+
+static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+	ms_ensure_init();
+	if (MS_UNLIKELY(cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
+	    ms_peek(fd) != 0)
+		return ms_dup_call(fd, -1, call_fcntl_dupfd, cmd,
+				   (int)(intptr_t)arg);
+	return (real ? real : ms_real.fcntl)(fd, cmd, arg);
+}
+
+/* Every fcntl() command takes at most one argument, an int or a pointer;
+ * glibc itself reads it as a pointer. */
+MS_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(ms_real.fcntl, fd, cmd, arg);
+}
+
+/* What programs built with _FILE_OFFSET_BITS=64 call (nginx is). */
+MS_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(ms_real.fcntl64, fd, cmd, arg);
+}
+
+struct range {
+	unsigned lo, hi;
+};
+
+static void forget_in_range(int fd, ms_slot v, void *p)
+{
+	const struct range *r = p;
+
+	(void)v;
+	if ((unsigned)fd >= r->lo && (unsigned)fd <= r->hi)
+		ms_forget(fd);
+}
+
+static void forget_range(unsigned lo, unsigned hi)
+{
+	struct range r = {lo, hi};
+	int saved = errno;
+
+	ms_table_walk(forget_in_range, &r);
+	errno = saved;
+}
+
+MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	ms_ensure_init();
+	if (!ms_real.close_range) {
+		errno = ENOSYS;
+		return -1;
+	}
+	/* With CLOSE_RANGE_UNSHARE only this thread's new copy of the fd
+	 * table loses them; invalid flags close nothing. */
+	if (ms_track_on && flags == 0 && first <= last)
+		forget_range(first, last);
+	return ms_real.close_range(first, last, flags);
+}
+
+MS_EXPORT void closefrom(int lowfd)
+{
+	ms_ensure_init();
+	if (ms_track_on && lowfd >= 0)
+		forget_range((unsigned)lowfd, UINT_MAX);
+	if (ms_real.closefrom)
+		ms_real.closefrom(lowfd);
+}

@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the library knows about each fd, kept exact: close(), the dup
+ * family, fork(), posix_spawn() and SCM_RIGHTS are interposed, so a record
+ * never outlives its socket and a socket with a second reference is known.
+ *
+ * The table is indexed by fd number: a static array of chunk pointers
+ * (untouched pages of it cost nothing) and chunks of MS_CHUNK_SLOTS slots,
+ * mmap()ed on first use. Records come from a pool of mmap()ed arenas with
+ * a lock-free free list, and are never unmapped, so a stale pointer is
+ * always safe to read. Nothing here calls malloc.
+ *
+ * Each record has its own lock. A thread that is already inside the
+ * library (ms_enter() fails: a signal handler interrupted it there) never
+ * waits for one: the caller passes the call through and marks the socket
+ * as changed behind the library's back, so that it stays TCP.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+
+_Atomic(_Atomic ms_slot *) ms_chunks[MS_NCHUNKS];
+/* Highest chunk index ever allocated + 1: bounds the walks. */
+static _Atomic unsigned chunks_end;
+
+static __thread unsigned depth __attribute__((tls_model("initial-exec")));
+
+bool ms_enter(void)
+{
+	if (depth)
+		return false;
+	depth = 1;
+	return true;
+}
+
+void ms_leave(void)
+{
+	depth = 0;
+}
+
+static void *map_zeroed(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+_Atomic ms_slot *ms_slot_get(int fd)
+{
+	_Atomic ms_slot *s = ms_slot_of(fd);
+	_Atomic ms_slot *fresh, *expected = NULL;
+	unsigned idx, end;
+
+	if (s || fd < 0)
+		return s;
+	idx = (unsigned)fd >> MS_CHUNK_SHIFT;
+	fresh = map_zeroed(MS_CHUNK_SLOTS * sizeof(*fresh));
+	if (!fresh)
+		return NULL;
+	if (!atomic_compare_exchange_strong(&ms_chunks[idx], &expected, fresh))
+		munmap(fresh, MS_CHUNK_SLOTS * sizeof(*fresh));
+	end = atomic_load(&chunks_end);
+	while (end < idx + 1 &&
+	       !atomic_compare_exchange_weak(&chunks_end, &end, idx + 1))
+		;
+	return ms_slot_of(fd);
+}
+
+/* ---- the record pool ---- */
+
+#define ARENA_RECS 64u
+#define MAX_ARENAS 4096u
+static struct ms_rec *_Atomic arenas[MAX_ARENAS];
+static _Atomic unsigned narenas;
+/* (ABA tag << 32) | (index + 1) of the first free record; 0: none */
+static _Atomic uint64_t free_head;
+
+static struct ms_rec *rec_at(uint32_t index)
+{
+	return &atomic_load(&arenas[index / ARENA_RECS])[index % ARENA_RECS];
+}
+
+static void push_free(struct ms_rec *r)
+{
+	uint64_t h = atomic_load(&free_head), n;
+
+	do {
+		atomic_store_explicit(&r->next_free, (uint32_t)h,
+				      memory_order_relaxed);
+		n = (((h >> 32) + 1) << 32) | (r->index + 1);
+	} while (!atomic_compare_exchange_weak(&free_head, &h, n));
+}
+
+static struct ms_rec *pop_free(void)
+{
+	uint64_t h = atomic_load(&free_head), n;
+	struct ms_rec *r;
+
+	do {
+		if ((uint32_t)h == 0)
+			return NULL;
+		r = rec_at((uint32_t)h - 1);
+		/* r may be taken and reused meanwhile: the tag makes the
+		 * exchange fail then. */
+		n = (((h >> 32) + 1) << 32) |
+		    atomic_load_explicit(&r->next_free, memory_order_relaxed);
+	} while (!atomic_compare_exchange_weak(&free_head, &h, n));
+	return r;
+}
+
+static bool grow(void)
+{
+	unsigned n = atomic_load(&narenas);
+	struct ms_rec *a;
+
+	do {
+		if (n >= MAX_ARENAS)
+			return false;
+	} while (!atomic_compare_exchange_weak(&narenas, &n, n + 1));
+	a = map_zeroed(ARENA_RECS * sizeof(*a));
+	if (!a)
+		return false; /* arena n stays a hole; walks skip it */
+	for (unsigned i = 0; i < ARENA_RECS; i++)
+		a[i].index = n * ARENA_RECS + i;
+	atomic_store(&arenas[n], a);
+	for (unsigned i = 0; i < ARENA_RECS; i++)
+		push_free(&a[i]);
+	return true;
+}
+
+void ms_spin(unsigned *n)
+{
+	if (++*n > 64)
+		sched_yield();
+	else
+		__builtin_ia32_pause();
+}
+
+static void rec_lock(struct ms_rec *r)
+{
+	unsigned cur = 0, n = 0;
+
+	while (!atomic_compare_exchange_weak_explicit(&r->lock, &cur, 1,
+						      memory_order_acquire,
+						      memory_order_relaxed)) {
+		cur = 0;
+		ms_spin(&n);
+	}
+}
+
+static bool rec_trylock(struct ms_rec *r)
+{
+	unsigned cur = 0;
+
+	return atomic_compare_exchange_strong_explicit(
+		&r->lock, &cur, 1, memory_order_acquire, memory_order_relaxed);
+}
+
+static void rec_unlock(struct ms_rec *r)
+{
+	atomic_store_explicit(&r->lock, 0, memory_order_release);
+}
+
+/* A locked, empty record, or NULL when memory is short. */
+static struct ms_rec *rec_alloc(int domain, unsigned flags)
+{
+	struct ms_rec *r = pop_free();
+
+	if (!r && grow())
+		r = pop_free();
+	if (!r)
+		return NULL;
+	/* A thread holding a stale pointer may hold the lock for a moment. */
+	rec_lock(r);
+	atomic_store(&r->flags, flags);
+	r->refs = 1;
+	r->domain = domain;
+	r->done = false;
+	r->why = MS_COPY_OK;
+	r->bad_level = r->bad_name = 0;
+	r->nopts = r->used = r->nep = 0;
+	return r;
+}
+
+/* Back to the pool; called with the lock held, returns with it free. */
+static void rec_free(struct ms_rec *r)
+{
+	r->refs = 0;
+	push_free(r);
+	rec_unlock(r);
+}
+
+/* ---- holding an fd's record ---- */
+
+enum ms_hold ms_hold(int fd, struct ms_held *h)
+{
+	for (;;) {
+		struct ms_rec *rec;
+		ms_slot v;
+
+		h->s = ms_slot_of(fd);
+		h->rec = NULL;
+		h->v = v = h->s ? atomic_load(h->s) : 0;
+		if (v == 0)
+			return MS_HOLD_NONE;
+		if (!ms_slot_is_rec(v)) {
+			if (ms_slot_kind(v) == MS_KIND_NOMEM)
+				return MS_HOLD_NOMEM;
+			if (ms_slot_kind(v) != MS_KIND_CAND)
+				return MS_HOLD_NONE;
+			/* A candidate's first change: it gets a record. */
+			rec = rec_alloc(ms_tag_domain(v),
+					(unsigned)(v & MS_TAG_FLAGS));
+			if (!rec) {
+				ms_slot n = (v & ~MS_KIND_MASK) | MS_KIND_NOMEM;
+
+				if (atomic_compare_exchange_strong(h->s, &v, n))
+					h->v = n;
+				continue;
+			}
+			if (!atomic_compare_exchange_strong(h->s, &v,
+							    (ms_slot)rec)) {
+				rec_free(rec);
+				continue;
+			}
+			h->v = (ms_slot)rec;
+			h->rec = rec;
+			return MS_HOLD_LOCKED;
+		}
+		rec = (struct ms_rec *)v;
+		rec_lock(rec);
+		if (atomic_load(h->s) != v) { /* closed or replaced meanwhile */
+			rec_unlock(rec);
+			continue;
+		}
+		h->rec = rec;
+		return MS_HOLD_LOCKED;
+	}
+}
+
+void ms_held_unlock(struct ms_held *h)
+{
+	if (h->rec)
+		rec_unlock(h->rec);
+}
+
+/* Drops the slot's reference to its (locked) record and unlocks it. */
+static void drop_ref(struct ms_rec *r)
+{
+	if (--r->refs == 0)
+		rec_free(r);
+	else
+		rec_unlock(r);
+}
+
+void ms_held_set(struct ms_held *h, ms_slot v)
+{
+	atomic_store(h->s, v);
+	if (h->rec)
+		drop_ref(h->rec);
+}
+
+void ms_held_done(struct ms_held *h)
+{
+	/* Bound or connected: not a candidate any more. With other fds on
+	 * the socket the record stays, for their reference count. */
+	if (h->rec && h->rec->refs > 1) {
+		h->rec->done = true;
+		rec_unlock(h->rec);
+		return;
+	}
+	ms_held_set(h, 0);
+}
+
+/* ---- without locks ---- */
+
+void ms_taint(int fd, unsigned bits)
+{
+	_Atomic ms_slot *s = ms_slot_of(fd);
+	ms_slot v = s ? atomic_load(s) : 0;
+
+	for (;;) {
+		if (ms_slot_is_rec(v)) {
+			atomic_fetch_or(&((struct ms_rec *)v)->flags, bits);
+			return;
+		}
+		if (v == 0 || ms_slot_kind(v) != MS_KIND_CAND ||
+		    atomic_compare_exchange_weak(s, &v, v | bits))
+			return;
+	}
+}
+
+void ms_slot_store(int fd, ms_slot v)
+{
+	_Atomic ms_slot *s = v ? ms_slot_get(fd) : ms_slot_of(fd);
+	ms_slot old;
+
+	if (!s)
+		return;
+	old = atomic_exchange(s, v);
+	/* A record still here means its fd was closed behind the library's
+	 * back (a raw system call, or a signal handler while the library was
+	 * busy): its count is wrong now, so whatever else refers to it stays
+	 * TCP. It is not freed: another fd may still point to it. */
+	if (ms_slot_is_rec(old))
+		atomic_fetch_or(&((struct ms_rec *)old)->flags, MS_REC_HANDLER);
+}
+
+/* ---- close and dup ---- */
+
+void ms_forget(int fd)
+{
+	struct ms_held h;
+
+	if (!ms_enter()) {
+		ms_slot_store(fd, 0);
+		return;
+	}
+	/* Waits while another thread converts this socket: the close then
+	 * closes the converted socket, never a number reused meanwhile. */
+	for (;;) {
+		if (ms_hold(fd, &h) == MS_HOLD_LOCKED) {
+			ms_held_set(&h, 0);
+			break;
+		}
+		if (h.v == 0 || atomic_compare_exchange_strong(h.s, &h.v, 0))
+			break; /* nothing, or a tag: gone */
+	}
+	ms_leave();
+}
+
+/* Locks the record of `to` too, without waiting (the other order may be
+ * held by another thread); false: busy, retry. */
+static bool hold_second(int to, struct ms_held *b, const struct ms_rec *first)
+{
+	ms_slot v;
+
+	b->s = ms_slot_of(to);
+	b->rec = NULL;
+	b->v = v = b->s ? atomic_load(b->s) : 0;
+	if (!ms_slot_is_rec(v) || (const struct ms_rec *)v == first)
+		return true; /* nothing to lock */
+	if (!rec_trylock((struct ms_rec *)v))
+		return false;
+	if (atomic_load(b->s) != v) {
+		rec_unlock((struct ms_rec *)v);
+		return false;
+	}
+	b->rec = (struct ms_rec *)v;
+	return true;
+}
+
+int ms_dup_call(int from, int to, int (*call)(int, int, int, int), int arg1,
+		int arg2)
+{
+	struct ms_held a, b = {0};
+	unsigned n = 0;
+	int rc, e;
+
+	if (!ms_enter()) {
+		/* In a signal handler that interrupted the library: the
+		 * count cannot be kept, so the socket stays TCP. */
+		rc = call(from, to, arg1, arg2);
+		if (rc >= 0 && rc != from) {
+			e = errno;
+			ms_taint(from, MS_REC_HANDLER);
+			ms_slot_store(rc, 0);
+			errno = e;
+		}
+		return rc;
+	}
+	for (;;) {
+		if (ms_hold(from, &a) != MS_HOLD_LOCKED)
+			a.rec = NULL;
+		if (to < 0 || hold_second(to, &b, a.rec))
+			break;
+		ms_held_unlock(&a);
+		ms_spin(&n);
+	}
+	rc = call(from, to, arg1, arg2);
+	e = errno;
+	if (rc >= 0 && rc != from) {
+		ms_slot v = a.rec ? (ms_slot)a.rec : a.v;
+
+		if (b.rec) { /* the target's socket was closed by the call */
+			atomic_store(b.s, 0);
+			drop_ref(b.rec);
+			b.rec = NULL;
+		}
+		if (to < 0 ||
+		    v != b.v) { /* dup2() within one socket: no change */
+			if (a.rec)
+				a.rec->refs++;
+			ms_slot_store(rc, v);
+		}
+	}
+	if (b.rec)
+		rec_unlock(b.rec);
+	ms_held_unlock(&a);
+	ms_leave();
+	errno = e;
+	return rc;
+}
+
+/* ---- marking for fork(), posix_spawn() and SCM_RIGHTS ---- */
+
+struct mark_arg {
+	unsigned why;
+	bool inheritable_only;
+};
+
+static void mark_one(int fd, ms_slot v, void *p)
+{
+	const struct mark_arg *m = p;
+
+	if (!ms_slot_is_rec(v) && ms_slot_kind(v) != MS_KIND_CAND)
+		return;
+	if (m->inheritable_only) {
+		int fl = ms_real.fcntl(fd, F_GETFD);
+
+		if (fl < 0 || (fl & FD_CLOEXEC))
+			return;
+	}
+	ms_taint(fd, m->why);
+}
+
+void ms_mark_all_shared(unsigned why, bool inheritable_only)
+{
+	struct mark_arg m = {why, inheritable_only};
+
+	ms_table_walk(mark_one, &m);
+}
+
+void ms_after_fork_child(void)
+{
+	/* The threads that held record locks are in the parent. */
+	unsigned n = atomic_load(&narenas);
+
+	for (unsigned i = 0; i < n && i < MAX_ARENAS; i++) {
+		struct ms_rec *a = atomic_load(&arenas[i]);
+
+		for (unsigned j = 0; a && j < ARENA_RECS; j++)
+			atomic_store(&a[j].lock, 0);
+	}
+	depth = 0;
+	ms_mark_all_shared(MS_SHARED_FORK, false);
+}
+
+/* ---- conversions and fork() ---- */
+
+static _Atomic unsigned forking, converting;
+
+void ms_conversions_pause(void)
+{
+	unsigned n = 0;
+
+	atomic_fetch_add(&forking, 1);
+	while (atomic_load(&converting))
+		ms_spin(&n);
+}
+
+void ms_conversions_resume(void)
+{
+	atomic_fetch_sub(&forking, 1);
+}
+
+void ms_conversions_reset(void)
+{
+	atomic_store(&forking, 0);
+	atomic_store(&converting, 0);
+}
+
+void ms_conversion_enter(void)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		while (atomic_load(&forking))
+			ms_spin(&n);
+		atomic_fetch_add(&converting, 1);
+		if (!atomic_load(&forking))
+			return;
+		atomic_fetch_sub(&converting, 1);
+	}
+}
+
+void ms_conversion_leave(void)
+{
+	atomic_fetch_sub(&converting, 1);
+}
+
+/* ---- walks ---- */
+
+void ms_table_walk(void (*fn)(int fd, ms_slot v, void *arg), void *arg)
+{
+	unsigned end = atomic_load(&chunks_end);
+
+	for (unsigned c = 0; c < end; c++) {
+		_Atomic ms_slot *chunk = atomic_load(&ms_chunks[c]);
+
+		if (!chunk)
+			continue;
+		for (unsigned i = 0; i < MS_CHUNK_SLOTS; i++) {
+			ms_slot v = atomic_load_explicit(&chunk[i],
+							 memory_order_relaxed);
+
+			if (v)
+				fn((int)((c << MS_CHUNK_SHIFT) | i), v, arg);
+		}
+	}
+}
+
+/* ---- what a record keeps ---- */
+
+static void mark_uncopyable(struct ms_rec *rec, enum ms_uncopyable why,
+			    int level, int name)
+{
+	if (rec->why != MS_COPY_OK)
+		return; /* keep the first reason */
+	rec->why = why;
+	rec->bad_level = level;
+	rec->bad_name = name;
+}
+
+void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
+			 const void *val, socklen_t len)
+{
+	enum ms_uncopyable why = ms_opt_copyable(level, name, len);
+	struct ms_optrec *o = NULL;
+
+	if (why == MS_COPY_OK && val == NULL && len > 0)
+		why = MS_COPY_POINTER;
+	if (why != MS_COPY_OK) {
+		mark_uncopyable(rec, why, level, name);
+		return;
+	}
+	for (unsigned i = 0; i < rec->nopts; i++)
+		if (rec->opt[i].level == level && rec->opt[i].name == name)
+			o = &rec->opt[i];
+	if (!o && rec->nopts >= MS_MAX_OPTS) {
+		mark_uncopyable(rec, MS_COPY_TOO_MANY, level, name);
+		return;
+	}
+	if (!o || o->len < len) {
+		/* A new value that does not fit where the old one was goes
+		 * to the end (the old bytes stay unused). */
+		if (len > MS_OPT_SPACE - rec->used) {
+			mark_uncopyable(rec, MS_COPY_TOO_BIG, level, name);
+			return;
+		}
+		if (!o) {
+			o = &rec->opt[rec->nopts++];
+			o->level = level;
+			o->name = name;
+		}
+		o->off = rec->used;
+		rec->used += len;
+	}
+	o->len = len;
+	if (len)
+		memcpy(rec->val + o->off, val, len);
+}
+
+void ms_track_epoll(struct ms_rec *rec, int epfd, int op,
+		    const struct epoll_event *ev)
+{
+	unsigned i;
+
+	for (i = 0; i < rec->nep && rec->ep[i].epfd != epfd; i++)
+		;
+	if (op == EPOLL_CTL_DEL) {
+		if (i < rec->nep)
+			rec->ep[i] = rec->ep[--rec->nep];
+	} else if (i < rec->nep) {
+		rec->ep[i].ev = *ev;
+	} else if (rec->nep < MS_MAX_EPOLL) {
+		rec->ep[rec->nep].epfd = epfd;
+		rec->ep[rec->nep].ev = *ev;
+		rec->nep++;
+	} else {
+		mark_uncopyable(rec, MS_COPY_EPOLL, 0, 0);
+	}
+}

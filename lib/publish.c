@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a running library publishes for `mptcpshim status`.
+ *
+ * nginx rewrites the memory of its processes' environment (setproctitle),
+ * so /proc/PID/environ cannot tell which settings the library runs with.
+ * This block, in the library's own writable data, can: a root tool finds
+ * the library's mapping in /proc/PID/maps and reads it through
+ * /proc/PID/mem. The layout is a contract with cli/status.c:
+ *
+ *   offset 0   char     magic[16]   "MPTCPSHIM-PUB-1", NUL padded
+ *   offset 16  uint32   text_len
+ *   offset 20  uint32   flags       bit 0: configuration broken
+ *   offset 24  uint64   converted   sockets converted so far
+ *   offset 32  uint64   stayed_tcp  listed binds/connects left TCP so far
+ *   offset 40  char     text[2048]  "key=value\n" lines
+ */
+#include "internal.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifndef MS_VERSION
+#define MS_VERSION "unknown"
+#endif
+
+struct ms_pub {
+	char magic[16];
+	uint32_t text_len;
+	uint32_t flags;
+	_Atomic uint64_t converted;
+	_Atomic uint64_t stayed_tcp;
+	char text[2048];
+};
+_Static_assert(offsetof(struct ms_pub, converted) == 24, "layout");
+_Static_assert(offsetof(struct ms_pub, text) == 40, "layout");
+
+/* Initialised, so that it lives in .data, in the library's rw mapping. */
+__attribute__((used)) static struct ms_pub pub = {.magic = "MPTCPSHIM-PUB-1"};
+
+void ms_publish_settings(const struct ms_config *cfg, const char *config_path,
+			 const char *error)
+{
+	char ports[512], connect[512], tolerate[512];
+	int n;
+
+	if (!ms_portlist_format(&cfg->ports, ports, sizeof(ports)))
+		snprintf(ports, sizeof(ports), "(long list)");
+	if (cfg->ports.mode == MS_LIST_UNSET)
+		snprintf(ports, sizeof(ports), "all");
+	if (cfg->connect.mode == MS_LIST_UNSET ||
+	    !ms_portlist_format(&cfg->connect, connect, sizeof(connect)))
+		snprintf(connect, sizeof(connect), "%s",
+			 cfg->connect.mode == MS_LIST_UNSET ? "none"
+							    : "(long list)");
+	if (!ms_optset_format(&cfg->tolerate, tolerate, sizeof(tolerate)))
+		snprintf(tolerate, sizeof(tolerate), "(long list)");
+	n = snprintf(pub.text, sizeof(pub.text),
+		     "version=%s\nports=%s\nconnect=%s\ntolerate=%s\nlog=%s\n"
+		     "strict=%d\nconfig=%s\n%s%s%s",
+		     MS_VERSION, ports, connect, tolerate,
+		     ms_log_level_name(cfg->log), cfg->strict ? 1 : 0,
+		     config_path ? config_path : "none", error ? "error=" : "",
+		     error ? error : "", error ? "\n" : "");
+	pub.text_len = n < 0			       ? 0
+		       : (size_t)n >= sizeof(pub.text) ? sizeof(pub.text) - 1
+						       : (uint32_t)n;
+	pub.flags = cfg->broken ? 1 : 0;
+}
+
+void ms_count_converted(void)
+{
+	atomic_fetch_add_explicit(&pub.converted, 1, memory_order_relaxed);
+}
+
+void ms_count_stayed_tcp(void)
+{
+	atomic_fetch_add_explicit(&pub.stayed_tcp, 1, memory_order_relaxed);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Finding the functions the library interposes, as libc has them.
+ *
+ * dlsym(RTLD_NEXT) finds the next definition after this library, which
+ * is what keeps other interposers (loaded after us) in the chain. It finds
+ * nothing when libc itself comes first in LD_PRELOAD ("libc.so.6
+ * libmptcpshim.so"); libc's own handle always has them. In that order the
+ * program's calls go to libc directly and never reach the library: that
+ * is reported once and the library stays inert, rather than taking the
+ * program down.
+ */
+#undef _FILE_OFFSET_BITS /* fcntl and fcntl64 are two symbols */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+struct ms_real ms_real;
+
+static void *find(void *libc, const char *sym, void *self)
+{
+	void *p = dlsym(RTLD_NEXT, sym);
+
+	if (!p || p == self)
+		p = libc ? dlsym(libc, sym) : NULL;
+	return p == self ? NULL : p;
+}
+
+/* close_range() and closefrom() are glibc 2.34+: optional. */
+#define FIND(name, self)                                                       \
+	(ms_real.name =                                                        \
+		 (__typeof__(ms_real.name))find(libc, #name, (void *)(self)))
+
+bool ms_real_init(char *err, size_t errlen)
+{
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	bool all, bypassed;
+
+	all = FIND(socket, socket) && FIND(bind, bind) &&
+	      FIND(connect, connect) && FIND(setsockopt, setsockopt) &&
+	      FIND(getsockopt, getsockopt) && FIND(epoll_ctl, epoll_ctl) &&
+	      FIND(close, close) && FIND(dup, dup) && FIND(dup2, dup2) &&
+	      FIND(dup3, dup3) && FIND(fcntl, fcntl) &&
+	      FIND(sendmsg, sendmsg) && FIND(sendmmsg, sendmmsg) &&
+	      FIND(execve, execve) && FIND(posix_spawn, posix_spawn) &&
+	      FIND(posix_spawnp, posix_spawnp);
+	FIND(fcntl64, fcntl64);
+	FIND(close_range, close_range);
+	FIND(closefrom, closefrom);
+	if (!ms_real.fcntl64)
+		ms_real.fcntl64 = ms_real.fcntl;
+	/* Do the program's calls reach us? Not if they resolve to libc's
+	 * own definitions (another interposer first, such as a sanitizer
+	 * runtime, still passes them on to us). */
+	bypassed = libc &&
+		   (dlsym(RTLD_DEFAULT, "socket") == dlsym(libc, "socket") ||
+		    dlsym(RTLD_DEFAULT, "bind") == dlsym(libc, "bind"));
+	if (libc)
+		dlclose(libc); /* RTLD_NOLOAD: only drops the reference */
+	if (!all) {
+		/* glibc always has them; a libc that does not cannot be
+		 * served, and the missing ones must never be called. */
+		snprintf(err, errlen,
+			 "libc's socket functions cannot be found; converting "
+			 "nothing");
+		return false;
+	}
+	if (bypassed) {
+		snprintf(err, errlen,
+			 "libmptcpshim is loaded after libc (LD_PRELOAD "
+			 "order?): the program's socket() and bind() do not "
+			 "reach it; converting nothing. Put libmptcpshim.so "
+			 "before libc in LD_PRELOAD, or leave libc out");
+		return false;
+	}
+	return true;
+}
