@@ -174,18 +174,21 @@ static void say_passing(const char *path, unsigned n, const char *added)
 	ms_msg_end(&m);
 }
 
-int ms_execve(const char *path, char *const argv[], char *const envp[])
+/* The environment for a new program that keeps converted sockets: envp
+ * plus what it lacks, in an mmap()ed block (*map, *size) that the caller
+ * unmaps if the exec fails. envp itself when nothing survives the exec. */
+static char *const *exec_env(const char *path, char *const envp[], void **map,
+			     size_t *size)
 {
 	struct survivors s = {0};
 	size_t nenv = 0, strsz, total;
 	const char *preload;
 	char added[256] = "", **env, *area;
-	void *map;
-	int rc, e;
 
+	*map = NULL;
 	ms_table_walk(add_survivor, &s);
 	if (s.n == 0 || !self_path[0])
-		return ms_real.execve(path, argv, envp);
+		return envp;
 	while (envp && envp[nenv])
 		nenv++;
 	preload = env_value(envp, "LD_PRELOAD");
@@ -197,12 +200,15 @@ int ms_execve(const char *path, char *const argv[], char *const envp[])
 		if (saved[i])
 			strsz += strlen(names[i]) + strlen(saved[i]) + 2;
 	total = (nenv + NNAMES + 3) * sizeof(char *) + strsz;
-	map = mmap(NULL, total, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (map == MAP_FAILED)
-		return ms_real.execve(path, argv, envp);
-	env = map;
-	area = (char *)map + (nenv + NNAMES + 3) * sizeof(char *);
+	*map = mmap(NULL, total, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		return envp;
+	}
+	*size = total;
+	env = *map;
+	area = (char *)*map + (nenv + NNAMES + 3) * sizeof(char *);
 	s.buf = area;
 	s.len = 0;
 	s.n = 0;
@@ -234,10 +240,42 @@ int ms_execve(const char *path, char *const argv[], char *const envp[])
 	env[nenv++] = put(&area, INHERITED, s.buf, NULL);
 	env[nenv] = NULL;
 	say_passing(path, s.n, added);
+	return env;
+}
 
-	rc = ms_real.execve(path, argv, env);
-	e = errno;
-	munmap(map, total);
+static int done(int rc, void *map, size_t size)
+{
+	int e = errno;
+
+	if (map)
+		munmap(map, size);
 	errno = e;
 	return rc;
+}
+
+int ms_execve(const char *path, char *const argv[], char *const envp[])
+{
+	size_t size = 0;
+	void *map;
+	char *const *env = exec_env(path, envp, &map, &size);
+
+	return done(ms_real.execve(path, argv, env), map, size);
+}
+
+int ms_execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	size_t size = 0;
+	void *map;
+	char *const *env = exec_env(file, envp, &map, &size);
+
+	return done(ms_real.execvpe(file, argv, env), map, size);
+}
+
+int ms_fexecve(int fd, char *const argv[], char *const envp[])
+{
+	size_t size = 0;
+	void *map;
+	char *const *env = exec_env("(fexecve)", envp, &map, &size);
+
+	return done(ms_real.fexecve(fd, argv, env), map, size);
 }

@@ -40,6 +40,8 @@ struct ms_real {
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
 	int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
 	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
 	int (*posix_spawn)(pid_t *, const char *,
 			   const posix_spawn_file_actions_t *,
 			   const posix_spawnattr_t *, char *const[],
@@ -309,6 +311,8 @@ void ms_count_stayed_tcp(void);
  * process converted (MPTCPSHIM_INHERITED). */
 void ms_exec_init(void);
 int ms_execve(const char *path, char *const argv[], char *const envp[]);
+int ms_execvpe(const char *file, char *const argv[], char *const envp[]);
+int ms_fexecve(int fd, char *const argv[], char *const envp[]);
 
 /* ---- optnames.c (names are in config.h) ---- */
 enum ms_uncopyable ms_opt_copyable(int level, int name, socklen_t len);

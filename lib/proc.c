@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Where a socket gets a reference in another process: posix_spawn() (the
- * child's fds), sendmsg() with SCM_RIGHTS (the receiver's), and execve(),
- * which hands the process's converted listeners to a new program (see
- * exec.c). fork() is followed with pthread_atfork() in shim.c.
+ * child's fds), sendmsg() with SCM_RIGHTS (the receiver's), and the exec
+ * family, which hands the process's converted listeners to a new program
+ * (see exec.c). fork() is followed with pthread_atfork() in shim.c.
  */
 #include "internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MS_EXPORT __attribute__((visibility("default")))
 
@@ -114,4 +117,107 @@ MS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	ms_ensure_init();
 	return ms_execve(path, argv, envp);
+}
+
+MS_EXPORT int execv(const char *path, char *const argv[])
+{
+	ms_ensure_init();
+	return ms_execve(path, argv, environ);
+}
+
+MS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	ms_ensure_init();
+	return ms_execvpe(file, argv, envp);
+}
+
+MS_EXPORT int execvp(const char *file, char *const argv[])
+{
+	ms_ensure_init();
+	return ms_execvpe(file, argv, environ);
+}
+
+MS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	ms_ensure_init();
+	return ms_fexecve(fd, argv, envp);
+}
+
+/* execl*(): the arguments, up to the NULL, as an array (mmap()ed: they
+ * are async-signal-safe, and any number of them is allowed). */
+struct args {
+	char **argv;
+	size_t size;
+	char *const *envp;
+};
+
+static bool collect(struct args *a, const char *arg0, va_list ap, bool env)
+{
+	va_list count;
+	size_t n = 1;
+
+	va_copy(count, ap);
+	while (va_arg(count, char *))
+		n++;
+	va_end(count);
+	a->size = (n + 1) * sizeof(char *);
+	a->argv = mmap(NULL, a->size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a->argv == MAP_FAILED) {
+		errno = ENOMEM;
+		return false;
+	}
+	a->argv[0] = (char *)arg0;
+	for (size_t i = 1; i <= n; i++)
+		a->argv[i] = va_arg(ap, char *); /* the last one is NULL */
+	a->envp = env ? va_arg(ap, char *const *) : environ;
+	return true;
+}
+
+static int release(int rc, struct args *a)
+{
+	int e = errno;
+
+	munmap(a->argv, a->size);
+	errno = e;
+	return rc;
+}
+
+MS_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	struct args a;
+	va_list ap;
+	bool ok;
+
+	ms_ensure_init();
+	va_start(ap, arg);
+	ok = collect(&a, arg, ap, false);
+	va_end(ap);
+	return ok ? release(ms_execve(path, a.argv, a.envp), &a) : -1;
+}
+
+MS_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	struct args a;
+	va_list ap;
+	bool ok;
+
+	ms_ensure_init();
+	va_start(ap, arg);
+	ok = collect(&a, arg, ap, true);
+	va_end(ap);
+	return ok ? release(ms_execve(path, a.argv, a.envp), &a) : -1;
+}
+
+MS_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	struct args a;
+	va_list ap;
+	bool ok;
+
+	ms_ensure_init();
+	va_start(ap, arg);
+	ok = collect(&a, arg, ap, false);
+	va_end(ap);
+	return ok ? release(ms_execvpe(file, a.argv, a.envp), &a) : -1;
 }

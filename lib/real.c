@@ -20,36 +20,61 @@
 
 struct ms_real ms_real;
 
-static void *find(void *libc, const char *sym, void *self)
+/* Is p in this library? (Not "p == socket": where libc precedes the
+ * library, the library's own `socket` resolves to libc's too.) */
+static bool in_self(void *p)
+{
+	Dl_info me, it;
+
+	return dladdr((void *)ms_real_init, &me) && dladdr(p, &it) &&
+	       me.dli_fbase == it.dli_fbase;
+}
+
+static void *find(void *libc, const char *sym)
 {
 	void *p = dlsym(RTLD_NEXT, sym);
 
-	if (!p || p == self)
+	if (!p || in_self(p))
 		p = libc ? dlsym(libc, sym) : NULL;
-	return p == self ? NULL : p;
+	return p && !in_self(p) ? p : NULL;
 }
 
+static const char *missing;
+
 /* close_range() and closefrom() are glibc 2.34+: optional. */
-#define FIND(name, self)                                                       \
-	(ms_real.name =                                                        \
-		 (__typeof__(ms_real.name))find(libc, #name, (void *)(self)))
+#define FIND(name) (ms_real.name = (__typeof__(ms_real.name))find(libc, #name))
+#define NEED(name)                                                             \
+	do {                                                                   \
+		if (!FIND(name) && !missing)                                   \
+			missing = #name;                                       \
+	} while (0)
 
 bool ms_real_init(char *err, size_t errlen)
 {
 	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-	bool all, bypassed;
+	bool bypassed;
 
-	all = FIND(socket, socket) && FIND(bind, bind) &&
-	      FIND(connect, connect) && FIND(setsockopt, setsockopt) &&
-	      FIND(getsockopt, getsockopt) && FIND(epoll_ctl, epoll_ctl) &&
-	      FIND(close, close) && FIND(dup, dup) && FIND(dup2, dup2) &&
-	      FIND(dup3, dup3) && FIND(fcntl, fcntl) &&
-	      FIND(sendmsg, sendmsg) && FIND(sendmmsg, sendmmsg) &&
-	      FIND(execve, execve) && FIND(posix_spawn, posix_spawn) &&
-	      FIND(posix_spawnp, posix_spawnp);
-	FIND(fcntl64, fcntl64);
-	FIND(close_range, close_range);
-	FIND(closefrom, closefrom);
+	NEED(socket);
+	NEED(bind);
+	NEED(connect);
+	NEED(setsockopt);
+	NEED(getsockopt);
+	NEED(epoll_ctl);
+	NEED(close);
+	NEED(dup);
+	NEED(dup2);
+	NEED(dup3);
+	NEED(fcntl);
+	NEED(sendmsg);
+	NEED(sendmmsg);
+	NEED(execve);
+	NEED(execvpe);
+	NEED(fexecve);
+	NEED(posix_spawn);
+	NEED(posix_spawnp);
+	FIND(fcntl64);
+	FIND(close_range);
+	FIND(closefrom);
 	if (!ms_real.fcntl64)
 		ms_real.fcntl64 = ms_real.fcntl;
 	/* Do the program's calls reach us? Not if they resolve to libc's
@@ -60,12 +85,12 @@ bool ms_real_init(char *err, size_t errlen)
 		    dlsym(RTLD_DEFAULT, "bind") == dlsym(libc, "bind"));
 	if (libc)
 		dlclose(libc); /* RTLD_NOLOAD: only drops the reference */
-	if (!all) {
+	if (missing) {
 		/* glibc always has them; a libc that does not cannot be
 		 * served, and the missing ones must never be called. */
 		snprintf(err, errlen,
-			 "libc's socket functions cannot be found; converting "
-			 "nothing");
+			 "libc's %s() cannot be found; converting nothing",
+			 missing);
 		return false;
 	}
 	if (bypassed) {

@@ -596,9 +596,16 @@ static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 		ms_leave();
 		return ms_real.connect(fd, sa, len);
 	}
+	if (connect_on && !h.rec->done && !copy_addr(sa, len, &ss)) {
+		/* The kernel refuses the address (EFAULT, EINVAL): the
+		 * socket stays as it is, a candidate. */
+		ms_held_unlock(&h);
+		ms_leave();
+		errno = saved;
+		return ms_real.connect(fd, sa, len);
+	}
 	/* An outbound socket: never a listener candidate again. */
-	if (h.rec->done || !connect_on || !copy_addr(sa, len, &ss) ||
-	    ss.ss_family != h.rec->domain ||
+	if (h.rec->done || !connect_on || ss.ss_family != h.rec->domain ||
 	    !ms_connect_match(&cfg.connect, (void *)&ss, len)) {
 		if (!h.rec->done)
 			ms_held_done(&h);

@@ -153,6 +153,16 @@ netns_no_mptcp() {
 	no_fd_leak 1
 	# the library did not fall back: nothing to warn about
 	! shim_lines | grep -q 'staying TCP'
+	# ... and made no second bind() with the TCP socket: if the port were
+	# freed in between, that one would succeed and leave a listed port
+	# with a TCP listener for good (issue 12 case 9). One bind(), the
+	# MPTCP socket's; its error is the program's answer.
+	env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_PORTS="$PORT" \
+		strace -qq -f -e trace=bind -e signal=none -o "$TMP/strace" \
+		"$PROBE" listen 127.0.0.1 "$PORT" 2>/dev/null || true
+	cat "$TMP/strace"
+	[ "$(grep -c 'bind(' "$TMP/strace")" -eq 1 ]
+	grep -q 'EADDRINUSE' "$TMP/strace"
 }
 
 @test "bind() of the converted socket fails (address in use by an MPTCP listener, strict mode): same EADDRINUSE" {

@@ -17,7 +17,7 @@ teardown() {
 @test "only the interposed functions are exported" {
 	run bash -c "nm -D --defined-only '$SHIM' | awk '{print \$3}' | sort | tr '\n' ' '"
 	[ "$status" -eq 0 ]
-	[ "$output" = "bind close close_range closefrom connect dup dup2 dup3 epoll_ctl execve fcntl fcntl64 getsockopt posix_spawn posix_spawnp sendmmsg sendmsg setsockopt socket " ]
+	[ "$output" = "bind close close_range closefrom connect dup dup2 dup3 epoll_ctl execl execle execlp execv execve execvp execvpe fcntl fcntl64 fexecve getsockopt posix_spawn posix_spawnp sendmmsg sendmsg setsockopt socket " ]
 }
 
 @test "the library has a soname and an unversioned name for LD_PRELOAD" {
@@ -192,7 +192,43 @@ in_netns_without_mptcp() {
 	[[ "$output" == *"proto=262 is_mptcp=1"* ]]
 	[[ "$output" == *"reply=proto=262"* ]]
 	wait "${PIDS[0]}"
-	grep -Eq '^inherited fd=[0-9]+ proto=262$' "$TMP/out"
+	grep -Eq '^inherited fd=[0-9]+ proto=262 said=6$' "$TMP/out"
+}
+
+@test "execve() with converted listeners and an environment without the library: it goes along" {
+	need_mptcp
+	# --clearenv: the program execs itself with an empty environment, as
+	# nginx does without its env lines; the listener stays open.
+	MPTCPSHIM_PORTS=$PORT shim_run "$PROBE" listen --clearenv --exec --serve 1 127.0.0.1 "$PORT" \
+		>"$TMP/out" 2>"$TMP/err" &
+	PIDS+=($!)
+	wait_listen "$PORT"
+	run "$PROBE" connect --mptcp --read 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"reply=proto=262"* ]]
+	wait "${PIDS[0]}"
+	cat "$TMP/out" "$TMP/err"
+	# the new program has the library (it answers 6 for the socket) and
+	# knows the socket as converted (MPTCPSHIM_INHERITED)
+	grep -Eq '^inherited fd=[0-9]+ proto=262 said=6$' "$TMP/out"
+	grep -q "info: execve(/proc/self/exe): 1 converted socket(s) stay open in the new program; passing on what its environment lacks: LD_PRELOAD, MPTCPSHIM_PORTS" "$TMP/err"
+}
+
+@test "execve() of a program without converted sockets: its environment is left alone" {
+	run env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_PORTS=$PORT \
+		env -i /usr/bin/env
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "LD_PRELOAD with libc first: one error line, nothing converted, the program runs" {
+	need_mptcp
+	run env LD_PRELOAD="libc.so.6 $SHIM" MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_PORTS=$PORT \
+		"$PROBE" listen 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"proto=6"* ]]
+	[ "$(grep -c '^mptcpshim\[' <<<"$output")" -eq 1 ]
+	[[ "$output" == *"error: libmptcpshim is loaded after libc (LD_PRELOAD order?): the program's socket() and bind() do not reach it; converting nothing."* ]]
 }
 
 @test "socket() and bind() from another library's constructor, before ours ran" {

@@ -22,7 +22,10 @@
  *       connects, prints "proto=P is_mptcp=M" from the client side
  *       (TCP_IS_MPTCP), sends TEXT and prints the first reply line.
  *   shimprobe inherited FD [--serve N]
- *       prints the protocol of an inherited listener and serves on it.
+ *       prints the protocol of an inherited listener and serves on it:
+ *       "inherited fd=N proto=P said=S", P the kernel's, S what
+ *       getsockopt(SO_PROTOCOL) tells the program (6 for a socket the
+ *       library converted, where the library is loaded).
  *   shimprobe udp ADDR PORT
  *       binds a UDP socket and prints its protocol.
  *
@@ -307,7 +310,14 @@ static int cmd_inherited(int argc, char **argv)
 	fd = atoi(argv[0]);
 	if (argc == 3)
 		n = atoi(argv[2]);
-	printf("inherited fd=%d proto=%d\n", fd, proto_of(fd));
+	{
+		int said = -1;
+		socklen_t l = sizeof(said);
+
+		getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &said, &l);
+		printf("inherited fd=%d proto=%d said=%d\n", fd, proto_of(fd),
+		       said);
+	}
 	fflush(stdout);
 	return serve(fd, n);
 }

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory the kernel refuses to read gets EFAULT, as without the library
+ * (test suites such as LTP's bind01 pass such pointers on purpose). Was
+ * issue 12 case 1: bind(fd, (struct sockaddr *)-1, 16) on a candidate, and
+ * connect(fd, (void *)8, 16) under MPTCPSHIM_CONNECT, died of SIGSEGV.
+ * The library reads no program memory before the kernel has said it may,
+ * and assumes nothing about the size or alignment of an address.
+ * Runs with MPTCPSHIM_CONNECT=all (tests/meson.build).
+ */
+#include "swap.h"
+
+#include <sys/epoll.h>
+#include <sys/mman.h>
+
+/* A page whose next page is inaccessible: bytes near its end are the
+ * last readable ones. */
+static unsigned char *guarded_page(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	unsigned char *p = mmap(NULL, (size_t)ps * 2, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mprotect(p + ps, (size_t)ps, PROT_NONE), 0);
+	return p;
+}
+
+static void test_bind_bad_pointers(void **state)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	unsigned char *page = guarded_page();
+	struct sockaddr_storage ss;
+	socklen_t len = loop_addr(AF_INET, LISTED_LO + 7, &ss);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	const void *bad[] = {(void *)-1, NULL, (void *)8,
+			     /* the address runs 8 bytes into the guard page */
+			     page + ps - 8};
+
+	(void)state;
+	memcpy(page + ps - 8, &ss, 8);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		assert_int_equal(bind(fd, bad[i], len), -1);
+		assert_int_equal(errno, EFAULT);
+	}
+	/* still a candidate: a good bind() converts it */
+	assert_true(bind_free(fd, AF_INET, LISTED_LO) > 0);
+	assert_int_equal(kproto(fd), IPPROTO_MPTCP);
+	close(fd);
+	munmap(page, (size_t)ps * 2);
+}
+
+/* An address at an odd place, ending exactly where memory ends. */
+static void test_bind_unaligned_at_the_edge(void **state)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	unsigned char *page = guarded_page();
+	struct sockaddr_storage ss;
+	socklen_t len = loop_addr(AF_INET6, LISTED_LO + 11, &ss);
+	unsigned char *at = page + ps - len; /* 28 bytes: not 8-aligned */
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	(void)state;
+	assert_true(((uintptr_t)at & 7) != 0);
+	memcpy(at, &ss, len);
+	if (bind(fd, (const struct sockaddr *)at, len) != 0) {
+		/* port busy: any free one, through the same edge */
+		int port = bind_free(fd, AF_INET6, LISTED_LO);
+
+		assert_true(port > 0);
+	}
+	assert_int_equal(kproto(fd), IPPROTO_MPTCP);
+	close(fd);
+	munmap(page, (size_t)ps * 2);
+}
+
+/* Lengths the kernel refuses: its answer, untouched. */
+static void test_bind_bad_lengths(void **state)
+{
+	struct sockaddr_storage ss;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	loop_addr(AF_INET, LISTED_LO + 13, &ss);
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, 0), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, 4), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, 100000), -1);
+	assert_int_equal(errno, EINVAL);
+	close(fd);
+}
+
+static void test_connect_bad_pointers(void **state)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	errno = 0;
+	assert_int_equal(connect(fd, (void *)8, 16), -1);
+	assert_int_equal(errno, EFAULT);
+	assert_int_equal(connect(fd, (void *)-1, 16), -1);
+	assert_int_equal(errno, EFAULT);
+	close(fd);
+}
+
+/* The other calls read nothing before the kernel has succeeded. */
+static void test_other_calls_bad_pointers(void **state)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int ep = epoll_create1(EPOLL_CLOEXEC), sv[2];
+	socklen_t l = 4;
+
+	(void)state;
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, (void *)-1, 4), -1);
+	assert_int_equal(errno, EFAULT);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, fd, (void *)-1), -1);
+	assert_int_equal(errno, EFAULT);
+	assert_int_equal(
+		getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, (void *)-1, &l), -1);
+	assert_int_equal(errno, EFAULT);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(sendmsg(sv[0], (void *)-1, 0), -1);
+	assert_int_equal(errno, EFAULT);
+	close(sv[0]);
+	close(sv[1]);
+	close(ep);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bind_bad_pointers),
+		cmocka_unit_test(test_bind_unaligned_at_the_edge),
+		cmocka_unit_test(test_bind_bad_lengths),
+		cmocka_unit_test(test_connect_bad_pointers),
+		cmocka_unit_test(test_other_calls_bad_pointers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
