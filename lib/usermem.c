@@ -6,13 +6,18 @@
  * library must not read it first and die of SIGSEGV in the program's
  * place.
  *
- * rt_sigprocmask() with an invalid `how` copies the 8-byte set from user
- * memory first (EFAULT if it cannot) and only then refuses `how`
- * (EINVAL): a side-effect-free probe of 8 bytes that every seccomp policy
- * allows (unlike process_vm_readv(), which systemd's @system-service
- * filter kills). Windows of 8 bytes cover [p, p + n). Only bind() and
- * connect() of candidates use it: a few system calls there, none
- * elsewhere.
+ * The kernel is asked with system calls that copy a fixed number of bytes
+ * from user memory first (EFAULT if they cannot) and only then fail on an
+ * argument (EINVAL), with no effect, and that every seccomp policy allows
+ * (unlike process_vm_readv(), which systemd's @system-service filter
+ * kills):
+ * - timer_settime() of a timer that cannot exist (-1) reads 32 bytes (a
+ *   struct itimerspec): one call covers any IPv4 or IPv6 address;
+ * - rt_sigprocmask() with an invalid `how` reads 8 bytes (the kernel's
+ *   sigset_t): windows of 8 give the exact answer where the 32 bytes run
+ *   past the end of readable memory, or the address is longer.
+ * Only bind() and connect() of candidates use it: one system call there,
+ * none elsewhere.
  */
 #include "internal.h"
 
@@ -20,13 +25,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PROBE_HOW  (-1) /* neither SIG_BLOCK, SIG_UNBLOCK nor SIG_SETMASK */
-#define PROBE_SIZE 8	/* the kernel's sigset_t */
+#define WIDE   32 /* struct __kernel_itimerspec */
+#define NARROW 8  /* the kernel's sigset_t */
 
-static bool probe(const unsigned char *p)
+static bool probe_wide(const unsigned char *p)
 {
-	return syscall(SYS_rt_sigprocmask, PROBE_HOW, p, NULL, PROBE_SIZE) !=
-		       0 &&
+	return syscall(SYS_timer_settime, -1, 0, p, NULL) != 0 &&
+	       errno == EINVAL;
+}
+
+static bool probe_narrow(const unsigned char *p)
+{
+	return syscall(SYS_rt_sigprocmask, -1, p, NULL, NARROW) != 0 &&
 	       errno == EINVAL;
 }
 
@@ -36,15 +46,18 @@ bool ms_user_readable(const void *p, size_t n)
 	int saved = errno;
 	bool ok = true;
 
-	if (n == 0)
-		return true;
-	if (n < PROBE_SIZE) {
-		/* Shorter than a probe: the kernel rejects such an address
-		 * length for every family the library converts anyway. */
+	if (!p || n < NARROW) {
+		/* NULL: timer_settime() would not even look. Shorter than a
+		 * probe: the kernel rejects such an address length for every
+		 * family the library converts anyway. */
 		return false;
 	}
-	for (size_t off = 0; ok && off < n; off += PROBE_SIZE)
-		ok = probe(b + (off + PROBE_SIZE <= n ? off : n - PROBE_SIZE));
+	if (n <= WIDE && probe_wide(b)) {
+		errno = saved;
+		return true;
+	}
+	for (size_t off = 0; ok && off < n; off += NARROW)
+		ok = probe_narrow(b + (off + NARROW <= n ? off : n - NARROW));
 	errno = saved;
 	return ok;
 }

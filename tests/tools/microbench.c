@@ -33,8 +33,15 @@
  *                   setsockopt(TCP_NODELAY), connect() to a listener of
  *                   this process on PORT, accept(), close() both (the
  *                   client with SO_LINGER 0, so no TIME_WAIT piles up)
+ *   dup_close       dup() of a UDP socket + close() of the copy
+ *   dup2_close      dup2() of a UDP socket onto a fixed number + close()
+ *   fcntl_getfl     fcntl(F_GETFL) of a UDP socket
+ *   getsockopt      getsockopt(SO_ERROR) of a UDP socket
+ *   sendmsg         sendmsg() of one byte on a connected UDP socket
+ *                   (to 127.0.0.1:PORT), no control data
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spawn.h>
@@ -229,6 +236,57 @@ static long long run_op(const char *op, long iters, int port, int marks)
 	} else if (strcmp(op, "tcp_connect") == 0) {
 		lfd = listener(port);
 		LOOP(one_connection(lfd, &a));
+	} else if (strcmp(op, "dup_close") == 0 ||
+		   strcmp(op, "dup2_close") == 0) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0)
+			die("socket");
+		LOOP({
+			int d = op[3] == '2' ? dup2(fd, 500) : dup(fd);
+
+			if (d < 0 || close(d) != 0)
+				die("dup");
+		});
+	} else if (strcmp(op, "fcntl_getfl") == 0) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0)
+			die("socket");
+		LOOP({
+			if (fcntl(fd, F_GETFL) < 0)
+				die("fcntl");
+		});
+	} else if (strcmp(op, "getsockopt") == 0) {
+		int v;
+		socklen_t l;
+
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0)
+			die("socket");
+		LOOP({
+			l = sizeof(v);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &l) != 0)
+				die("getsockopt");
+		});
+	} else if (strcmp(op, "sendmsg") == 0) {
+		char byte = 'x';
+		struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+		int sink = socket(AF_INET, SOCK_DGRAM, 0);
+
+		if (sink < 0 || bind(sink, (struct sockaddr *)&a, sizeof(a)))
+			die("bind");
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			die("connect");
+		LOOP({
+			char drop;
+
+			if (sendmsg(fd, &msg, 0) != 1)
+				die("sendmsg");
+			if (recv(sink, &drop, 1, 0) != 1)
+				die("recv");
+		});
+		close(sink);
 	} else {
 		fprintf(stderr, "microbench: unknown op %s\n", op);
 		exit(2);
@@ -321,7 +379,8 @@ int main(int argc, char **argv)
 	}
 	if (port == 0 &&
 	    (strcmp(op, "tcp_setsockopt") == 0 ||
-	     strcmp(op, "tcp_connect") == 0 || strcmp(op, "udp_connect") == 0))
+	     strcmp(op, "tcp_connect") == 0 || strcmp(op, "udp_connect") == 0 ||
+	     strcmp(op, "sendmsg") == 0))
 		usage();
 	printf("%s %.1f\n", op,
 	       (double)run_op(op, iters, port, marks) / (double)iters);
