@@ -1,0 +1,834 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel's state through netlink, with libmnl: the MPTCP path manager
+ * (generic netlink family "mptcp_pm"), sock_diag, routes and rules
+ * (rtnetlink), nftables tables (nfnetlink). No text output of another
+ * program is parsed.
+ */
+#include "diag.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/fib_rules.h>
+#include <linux/genetlink.h>
+#include <linux/mptcp.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Large reads: a sock_diag dump of 100,000 sockets in few system calls. */
+#define NL_BUF (64 * 1024)
+
+struct nl_conn {
+	struct mnl_socket *nl;
+	unsigned portid, seq;
+	char *buf;
+};
+
+static int nl_open(struct nl_conn *c, int bus)
+{
+	int e;
+
+	c->buf = malloc(NL_BUF);
+	if (!c->buf)
+		return ENOMEM;
+	c->nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
+	if (!c->nl || mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID)) {
+		e = errno ? errno : EIO;
+		if (c->nl)
+			mnl_socket_close(c->nl);
+		free(c->buf);
+		return e;
+	}
+	c->portid = mnl_socket_get_portid(c->nl);
+	c->seq = (unsigned)time(NULL);
+	return 0;
+}
+
+static void nl_close(struct nl_conn *c)
+{
+	mnl_socket_close(c->nl);
+	free(c->buf);
+}
+
+/* Sends nlh and runs cb on every answer until the end of the answer.
+ * Returns 0 or an errno (the kernel's, for an NLMSG_ERROR). */
+static int nl_talk(struct nl_conn *c, struct nlmsghdr *nlh, mnl_cb_t cb,
+		   void *arg)
+{
+	int r;
+
+	nlh->nlmsg_seq = ++c->seq;
+	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
+		return errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(c->nl, c->buf, NL_BUF);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		r = mnl_cb_run(c->buf, (size_t)n, c->seq, c->portid, cb, arg);
+		if (r == MNL_CB_STOP)
+			return 0;
+		if (r < 0)
+			return errno ? errno : EIO;
+	}
+}
+
+/* ---- generic netlink: the MPTCP path manager ---- */
+
+static int family_attr_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID &&
+	    mnl_attr_validate(a, MNL_TYPE_U16) >= 0)
+		*(int *)data = mnl_attr_get_u16(a);
+	return MNL_CB_OK;
+}
+
+static int family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *genl_msg(char *buf, int type, uint16_t flags,
+				 uint8_t cmd, uint8_t version)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *g;
+
+	nlh->nlmsg_type = (uint16_t)type;
+	nlh->nlmsg_flags = flags;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = cmd;
+	g->version = version;
+	return nlh;
+}
+
+/* Opens a generic netlink socket and finds the "mptcp_pm" family. */
+static int pm_open(struct nl_conn *c, int *family)
+{
+	char req[256];
+	struct nlmsghdr *nlh;
+	int e;
+
+	if ((e = nl_open(c, NETLINK_GENERIC)))
+		return e;
+	nlh = genl_msg(req, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK,
+		       CTRL_CMD_GETFAMILY, 1);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, MPTCP_PM_NAME);
+	*family = -1;
+	e = nl_talk(c, nlh, family_cb, family);
+	if (!e && *family < 0)
+		e = ENOENT;
+	if (e)
+		nl_close(c);
+	return e;
+}
+
+struct ep_vec {
+	struct nl_endpoint *v;
+	size_t n, cap;
+	int err;
+};
+
+static int ep_addr_cb(const struct nlattr *a, void *data)
+{
+	struct nl_endpoint *ep = data;
+	size_t len = mnl_attr_get_payload_len(a);
+
+	switch (mnl_attr_get_type(a)) {
+	case MPTCP_PM_ADDR_ATTR_FAMILY:
+		if (len >= 2)
+			ep->family = (uint8_t)mnl_attr_get_u16(a);
+		break;
+	case MPTCP_PM_ADDR_ATTR_ID:
+		if (len >= 1)
+			ep->id = mnl_attr_get_u8(a);
+		break;
+	case MPTCP_PM_ADDR_ATTR_ADDR4:
+		if (len >= 4)
+			memcpy(ep->addr, mnl_attr_get_payload(a), 4);
+		break;
+	case MPTCP_PM_ADDR_ATTR_ADDR6:
+		if (len >= 16)
+			memcpy(ep->addr, mnl_attr_get_payload(a), 16);
+		break;
+	case MPTCP_PM_ADDR_ATTR_PORT:
+		if (len >= 2)
+			ep->port = mnl_attr_get_u16(a);
+		break;
+	case MPTCP_PM_ADDR_ATTR_FLAGS:
+		if (len >= 4)
+			ep->flags = mnl_attr_get_u32(a);
+		break;
+	case MPTCP_PM_ADDR_ATTR_IF_IDX:
+		if (len >= 4)
+			ep->ifindex = (int)mnl_attr_get_u32(a);
+		break;
+	default:
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int ep_attr_cb(const struct nlattr *a, void *data)
+{
+	struct ep_vec *v = data;
+	struct nl_endpoint ep = {0};
+
+	if (mnl_attr_get_type(a) != MPTCP_PM_ATTR_ADDR)
+		return MNL_CB_OK;
+	mnl_attr_parse_nested(a, ep_addr_cb, &ep);
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		struct nl_endpoint *nv = realloc(v->v, cap * sizeof(*nv));
+
+		if (!nv) {
+			v->err = ENOMEM;
+			return MNL_CB_OK;
+		}
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = ep;
+	return MNL_CB_OK;
+}
+
+static int ep_cb(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), ep_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+int nl_pm_endpoints(struct nl_endpoint **out, size_t *n)
+{
+	struct nl_conn c;
+	struct ep_vec v = {0};
+	char req[256];
+	int family, e;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = pm_open(&c, &family)))
+		return e;
+	e = nl_talk(&c,
+		    genl_msg(req, family, NLM_F_REQUEST | NLM_F_DUMP,
+			     MPTCP_PM_CMD_GET_ADDR, MPTCP_PM_VER),
+		    ep_cb, &v);
+	nl_close(&c);
+	if (!e)
+		e = v.err;
+	if (e) {
+		free(v.v);
+		return e;
+	}
+	*out = v.v;
+	*n = v.n;
+	return 0;
+}
+
+struct limits {
+	uint32_t subflows, accepted;
+};
+
+static int limits_attr_cb(const struct nlattr *a, void *data)
+{
+	struct limits *l = data;
+
+	if (mnl_attr_get_payload_len(a) < 4)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(a) == MPTCP_PM_ATTR_SUBFLOWS)
+		l->subflows = mnl_attr_get_u32(a);
+	else if (mnl_attr_get_type(a) == MPTCP_PM_ATTR_RCV_ADD_ADDRS)
+		l->accepted = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int limits_cb(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), limits_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+int nl_pm_limits(uint32_t *subflows, uint32_t *add_addr_accepted)
+{
+	struct nl_conn c;
+	struct limits l = {0};
+	char req[256];
+	int family, e;
+
+	if ((e = pm_open(&c, &family)))
+		return e;
+	e = nl_talk(&c,
+		    genl_msg(req, family, NLM_F_REQUEST | NLM_F_ACK,
+			     MPTCP_PM_CMD_GET_LIMITS, MPTCP_PM_VER),
+		    limits_cb, &l);
+	nl_close(&c);
+	*subflows = l.subflows;
+	*add_addr_accepted = l.accepted;
+	return e;
+}
+
+/* ---- sock_diag ---- */
+
+struct diag_arg {
+	nl_diag_cb cb;
+	void *arg;
+};
+
+static int diag_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct diag_arg *d = data;
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	const void *info = NULL;
+	size_t info_len = 0;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*m))
+	{
+		if (mnl_attr_get_type(a) == INET_DIAG_INFO) {
+			info = mnl_attr_get_payload(a);
+			info_len = mnl_attr_get_payload_len(a);
+		}
+	}
+	d->cb(m, info, info_len, d->arg);
+	return MNL_CB_OK;
+}
+
+int nl_diag_dump(int protocol, int family, uint32_t states, bool want_info,
+		 nl_diag_cb cb, void *arg)
+{
+	struct nl_conn c;
+	struct diag_arg d = {cb, arg};
+	char req[256];
+	struct nlmsghdr *nlh;
+	struct inet_diag_req_v2 *r;
+	int e, rcvbuf = 4 * 1024 * 1024;
+
+	if ((e = nl_open(&c, NETLINK_SOCK_DIAG)))
+		return e;
+	setsockopt(mnl_socket_get_fd(c.nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		   sizeof(rcvbuf));
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+	r->sdiag_family = (uint8_t)family;
+	/* 262 does not fit in the u8: INET_DIAG_REQ_PROTOCOL carries it */
+	r->sdiag_protocol = (uint8_t)protocol;
+	r->idiag_states = states;
+	if (want_info)
+		r->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, (uint32_t)protocol);
+	e = nl_talk(&c, nlh, diag_cb, &d);
+	nl_close(&c);
+	return e;
+}
+
+/* ---- rtnetlink: routes and rules ---- */
+
+static size_t addr_len(int family)
+{
+	return family == AF_INET6 ? 16 : 4;
+}
+
+static int route_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_route *r = data;
+	const struct rtmsg *rm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+
+	r->table = rm->rtm_table;
+	mnl_attr_for_each(a, nlh, sizeof(*rm))
+	{
+		size_t len = mnl_attr_get_payload_len(a);
+
+		switch (mnl_attr_get_type(a)) {
+		case RTA_OIF:
+			if (len >= 4)
+				r->oif = (int)mnl_attr_get_u32(a);
+			break;
+		case RTA_TABLE:
+			if (len >= 4)
+				r->table = mnl_attr_get_u32(a);
+			break;
+		case RTA_GATEWAY:
+			if (len <= 16) {
+				memcpy(r->gateway, mnl_attr_get_payload(a),
+				       len);
+				r->has_gateway = true;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int nl_route_get(int family, const void *src, const void *dst,
+		 struct nl_route *out)
+{
+	struct nl_conn c;
+	char req[256];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rm;
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = nl_open(&c, NETLINK_ROUTE)))
+		return e;
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	/* one answer, then the acknowledgement that ends it */
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
+	rm->rtm_family = (uint8_t)family;
+	rm->rtm_dst_len = (uint8_t)(addr_len(family) * 8);
+	rm->rtm_src_len = (uint8_t)(addr_len(family) * 8);
+	mnl_attr_put(nlh, RTA_DST, addr_len(family), dst);
+	mnl_attr_put(nlh, RTA_SRC, addr_len(family), src);
+	e = nl_talk(&c, nlh, route_get_cb, out);
+	nl_close(&c);
+	return e;
+}
+
+struct route_vec {
+	struct nl_route_entry *v;
+	size_t n, cap;
+	int err;
+};
+
+static int routes_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_vec *v = data;
+	const struct rtmsg *rm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	struct nl_route_entry r = {0};
+
+	if (rm->rtm_type != RTN_UNICAST)
+		return MNL_CB_OK;
+	r.family = rm->rtm_family;
+	r.dst_len = rm->rtm_dst_len;
+	r.table = rm->rtm_table;
+	mnl_attr_for_each(a, nlh, sizeof(*rm))
+	{
+		size_t len = mnl_attr_get_payload_len(a);
+
+		if (mnl_attr_get_type(a) == RTA_TABLE && len >= 4)
+			r.table = mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == RTA_OIF && len >= 4)
+			r.oif = (int)mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == RTA_GATEWAY && len <= 16) {
+			memcpy(r.gateway, mnl_attr_get_payload(a), len);
+			r.has_gateway = true;
+		}
+	}
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 32;
+		struct nl_route_entry *nv = realloc(v->v, cap * sizeof(*nv));
+
+		if (!nv) {
+			v->err = ENOMEM;
+			return MNL_CB_OK;
+		}
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = r;
+	return MNL_CB_OK;
+}
+
+int nl_routes(int family, struct nl_route_entry **out, size_t *n)
+{
+	struct nl_conn c;
+	struct route_vec v = {0};
+	char req[256];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rm;
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = nl_open(&c, NETLINK_ROUTE)))
+		return e;
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
+	rm->rtm_family = (uint8_t)family;
+	e = nl_talk(&c, nlh, routes_cb, &v);
+	nl_close(&c);
+	if (!e)
+		e = v.err;
+	if (e) {
+		free(v.v);
+		return e;
+	}
+	*out = v.v;
+	*n = v.n;
+	return 0;
+}
+
+struct rule_vec {
+	struct nl_rule *v;
+	size_t n, cap;
+	int err;
+};
+
+static int rules_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rule_vec *v = data;
+	const struct fib_rule_hdr *h = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	struct nl_rule r = {0};
+
+	r.family = h->family;
+	r.src_len = h->src_len;
+	r.table = h->table;
+	mnl_attr_for_each(a, nlh, sizeof(*h))
+	{
+		size_t len = mnl_attr_get_payload_len(a);
+
+		if (mnl_attr_get_type(a) == FRA_TABLE && len >= 4)
+			r.table = mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == FRA_SRC && len <= 16)
+			memcpy(r.src, mnl_attr_get_payload(a), len);
+	}
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		struct nl_rule *nv = realloc(v->v, cap * sizeof(*nv));
+
+		if (!nv) {
+			v->err = ENOMEM;
+			return MNL_CB_OK;
+		}
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = r;
+	return MNL_CB_OK;
+}
+
+int nl_rules(int family, struct nl_rule **out, size_t *n)
+{
+	struct nl_conn c;
+	struct rule_vec v = {0};
+	char req[256];
+	struct nlmsghdr *nlh;
+	struct fib_rule_hdr *h;
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = nl_open(&c, NETLINK_ROUTE)))
+		return e;
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = RTM_GETRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	h = mnl_nlmsg_put_extra_header(nlh, sizeof(*h));
+	h->family = (uint8_t)family;
+	e = nl_talk(&c, nlh, rules_cb, &v);
+	nl_close(&c);
+	if (!e)
+		e = v.err;
+	if (e) {
+		free(v.v);
+		return e;
+	}
+	*out = v.v;
+	*n = v.n;
+	return 0;
+}
+
+/* ---- nfnetlink: nftables tables ---- */
+
+struct nft_vec {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+
+static const char *nfproto_name(int f)
+{
+	switch (f) {
+	case NFPROTO_INET:
+		return "inet";
+	case NFPROTO_IPV4:
+		return "ip";
+	case NFPROTO_IPV6:
+		return "ip6";
+	case NFPROTO_ARP:
+		return "arp";
+	case NFPROTO_BRIDGE:
+		return "bridge";
+	case NFPROTO_NETDEV:
+		return "netdev";
+	default:
+		return "?";
+	}
+}
+
+static int nft_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nft_vec *v = data;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	const char *name = NULL;
+	char *s;
+
+	mnl_attr_for_each(a, nlh, sizeof(*g))
+	{
+		if (mnl_attr_get_type(a) == NFTA_TABLE_NAME &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+			name = mnl_attr_get_str(a);
+	}
+	if (!name)
+		return MNL_CB_OK;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		char **nv = realloc(v->v, cap * sizeof(*nv));
+
+		if (!nv) {
+			v->err = ENOMEM;
+			return MNL_CB_OK;
+		}
+		v->v = nv;
+		v->cap = cap;
+	}
+	if (asprintf(&s, "%s %s", nfproto_name(g->nfgen_family), name) < 0) {
+		v->err = ENOMEM;
+		return MNL_CB_OK;
+	}
+	v->v[v->n++] = s;
+	return MNL_CB_OK;
+}
+
+int nl_nft_tables(char ***out, size_t *n)
+{
+	struct nl_conn c;
+	struct nft_vec v = {0};
+	char req[256];
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *g;
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = nl_open(&c, NETLINK_NETFILTER)))
+		return e;
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = NFPROTO_UNSPEC;
+	g->version = NFNETLINK_V0;
+	e = nl_talk(&c, nlh, nft_cb, &v);
+	nl_close(&c);
+	if (!e)
+		e = v.err;
+	if (e) {
+		for (size_t i = 0; i < v.n; i++)
+			free(v.v[i]);
+		free(v.v);
+		return e;
+	}
+	*out = v.v;
+	*n = v.n;
+	return 0;
+}
+
+/* Rules that touch TCP option 30: an exthdr expression on TCP options of
+ * type 30 (nft 'tcp option mptcp', 'reset tcp option mptcp'), or the
+ * xtables TCPOPTSTRIP target (iptables-nft). */
+struct nft_rule_scan {
+	char **v;
+	size_t n, cap;
+	int err;
+	bool hit;	  /* the current rule */
+	const char *what; /* what it does */
+};
+
+static int exthdr_cb(const struct nlattr *a, void *data)
+{
+	uint32_t *vals = data; /* [0] op, [1] type */
+
+	if (mnl_attr_get_type(a) == NFTA_EXTHDR_OP &&
+	    mnl_attr_get_payload_len(a) >= 4)
+		vals[0] = ntohl(mnl_attr_get_u32(a));
+	else if (mnl_attr_get_type(a) == NFTA_EXTHDR_TYPE &&
+		 mnl_attr_get_payload_len(a) >= 1)
+		vals[1] = mnl_attr_get_u8(a);
+	return MNL_CB_OK;
+}
+
+struct expr_parts {
+	const char *name;
+	const struct nlattr *data;
+};
+
+static int expr_cb(const struct nlattr *a, void *data)
+{
+	struct expr_parts *e = data;
+
+	if (mnl_attr_get_type(a) == NFTA_EXPR_NAME &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+		e->name = mnl_attr_get_str(a);
+	else if (mnl_attr_get_type(a) == NFTA_EXPR_DATA)
+		e->data = a;
+	return MNL_CB_OK;
+}
+
+static int target_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == NFTA_TARGET_NAME &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0 &&
+	    strcmp(mnl_attr_get_str(a), "TCPOPTSTRIP") == 0)
+		*(bool *)data = true;
+	return MNL_CB_OK;
+}
+
+static int list_elem_cb(const struct nlattr *a, void *data)
+{
+	struct nft_rule_scan *s = data;
+	struct expr_parts e = {0};
+
+	if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
+		return MNL_CB_OK;
+	mnl_attr_parse_nested(a, expr_cb, &e);
+	if (!e.name || !e.data)
+		return MNL_CB_OK;
+	if (strcmp(e.name, "exthdr") == 0) {
+		uint32_t vals[2] = {~0u, ~0u};
+
+		mnl_attr_parse_nested(e.data, exthdr_cb, vals);
+		if (vals[0] == NFT_EXTHDR_OP_TCPOPT && vals[1] == 30) {
+			s->hit = true;
+			s->what = "matches or rewrites TCP option 30 (mptcp)";
+		}
+	} else if (strcmp(e.name, "target") == 0) {
+		bool strip = false;
+
+		mnl_attr_parse_nested(e.data, target_cb, &strip);
+		if (strip) {
+			s->hit = true;
+			s->what = "strips TCP options (TCPOPTSTRIP)";
+		}
+	}
+	return MNL_CB_OK;
+}
+
+struct rule_ids {
+	const char *table, *chain;
+	uint64_t handle;
+	const struct nlattr *exprs;
+};
+
+static int rule_attr_cb(const struct nlattr *a, void *data)
+{
+	struct rule_ids *r = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case NFTA_RULE_TABLE:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+			r->table = mnl_attr_get_str(a);
+		break;
+	case NFTA_RULE_CHAIN:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+			r->chain = mnl_attr_get_str(a);
+		break;
+	case NFTA_RULE_HANDLE:
+		if (mnl_attr_get_payload_len(a) >= 8)
+			r->handle = be64toh(mnl_attr_get_u64(a));
+		break;
+	case NFTA_RULE_EXPRESSIONS:
+		r->exprs = a;
+		break;
+	default:
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int nft_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nft_rule_scan *s = data;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct rule_ids r = {0};
+	char *line;
+
+	mnl_attr_parse(nlh, sizeof(*g), rule_attr_cb, &r);
+	if (!r.exprs || !r.table || !r.chain)
+		return MNL_CB_OK;
+	s->hit = false;
+	mnl_attr_parse_nested(r.exprs, list_elem_cb, s);
+	if (!s->hit)
+		return MNL_CB_OK;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4;
+		char **nv = realloc(s->v, cap * sizeof(*nv));
+
+		if (!nv) {
+			s->err = ENOMEM;
+			return MNL_CB_OK;
+		}
+		s->v = nv;
+		s->cap = cap;
+	}
+	if (asprintf(&line, "%s %s chain %s handle %llu: %s",
+		     nfproto_name(g->nfgen_family), r.table, r.chain,
+		     (unsigned long long)r.handle, s->what) < 0) {
+		s->err = ENOMEM;
+		return MNL_CB_OK;
+	}
+	s->v[s->n++] = line;
+	return MNL_CB_OK;
+}
+
+int nl_nft_mptcp_rules(char ***out, size_t *n)
+{
+	struct nl_conn c;
+	struct nft_rule_scan s = {0};
+	char req[256];
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *g;
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = nl_open(&c, NETLINK_NETFILTER)))
+		return e;
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = NFPROTO_UNSPEC;
+	g->version = NFNETLINK_V0;
+	e = nl_talk(&c, nlh, nft_rule_cb, &s);
+	nl_close(&c);
+	if (!e)
+		e = s.err;
+	if (e) {
+		for (size_t i = 0; i < s.n; i++)
+			free(s.v[i]);
+		free(s.v);
+		return e;
+	}
+	*out = s.v;
+	*n = s.n;
+	return 0;
+}
