@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-	meson ninja-build pkg-config gcc clang-format binutils
+	meson ninja-build pkg-config gcc clang-format binutils libmnl-dev
 	libcmocka-dev bats
 	nginx libnginx-mod-stream libnginx-mod-mail
 	iproute2 procps psmisc python3 curl
