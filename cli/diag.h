@@ -38,9 +38,11 @@ int nl_pm_endpoints(struct nl_endpoint **out, size_t *n);
 int nl_pm_limits(uint32_t *subflows, uint32_t *add_addr_accepted);
 
 /* One socket of a sock_diag dump. info: the INET_DIAG_INFO payload (for an
- * MPTCP socket a struct mptcp_info), NULL if absent. */
+ * MPTCP socket a struct mptcp_info), NULL if absent; ulp: the name of a
+ * TCP socket's upper layer ("mptcp" for an MPTCP subflow or subflow
+ * listener), NULL if none or not asked for (want_info). */
 typedef void (*nl_diag_cb)(const struct inet_diag_msg *m, const void *info,
-			   size_t info_len, void *arg);
+			   size_t info_len, const char *ulp, void *arg);
 /* Dumps the sockets of protocol (IPPROTO_TCP or IPPROTO_MPTCP) and family
  * in the states mask (1 << TCP_STATE) of the current network namespace.
  * Returns 0 or an errno. */

@@ -288,12 +288,21 @@ struct diag_arg {
 	void *arg;
 };
 
+static int ulp_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == INET_ULP_INFO_NAME &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+		*(const char **)data = mnl_attr_get_str(a);
+	return MNL_CB_OK;
+}
+
 static int diag_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct diag_arg *d = data;
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
 	const void *info = NULL;
+	const char *ulp = NULL;
 	size_t info_len = 0;
 
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
@@ -303,9 +312,11 @@ static int diag_cb(const struct nlmsghdr *nlh, void *data)
 		if (mnl_attr_get_type(a) == INET_DIAG_INFO) {
 			info = mnl_attr_get_payload(a);
 			info_len = mnl_attr_get_payload_len(a);
+		} else if (mnl_attr_get_type(a) == INET_DIAG_ULP_INFO) {
+			mnl_attr_parse_nested(a, ulp_cb, &ulp);
 		}
 	}
-	d->cb(m, info, info_len, d->arg);
+	d->cb(m, info, info_len, ulp, d->arg);
 	return MNL_CB_OK;
 }
 

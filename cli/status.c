@@ -225,11 +225,12 @@ static void fill(struct sock *s, const struct inet_diag_msg *m, bool mptcp)
 }
 
 static void on_mptcp(const struct inet_diag_msg *m, const void *info,
-		     size_t info_len, void *arg)
+		     size_t info_len, const char *ulp, void *arg)
 {
 	struct state *st = arg;
 	struct sock *s;
 
+	(void)ulp;
 	if (imap_get(&st->own, m->idiag_inode) < 0)
 		return;
 	s = vec_add(&st->mptcp);
@@ -248,7 +249,7 @@ static void on_mptcp(const struct inet_diag_msg *m, const void *info,
 }
 
 static void on_tcp(const struct inet_diag_msg *m, const void *info,
-		   size_t info_len, void *arg)
+		   size_t info_len, const char *ulp, void *arg)
 {
 	struct state *st = arg;
 	struct sock *s;
@@ -266,8 +267,13 @@ static void on_tcp(const struct inet_diag_msg *m, const void *info,
 		return;
 	}
 	s = vec_add(&st->tcp);
-	if (s)
-		fill(s, m, false);
+	if (!s)
+		return;
+	/* the MPTCP dump can miss listeners of a reuseport group (seen on
+	 * 6.18: ss -Ml lists 2 of 3); their subflow listener carries the
+	 * "mptcp" upper layer and stands for them */
+	fill(s, m, m->idiag_state == ST_LISTEN && ulp &&
+			   strcmp(ulp, "mptcp") == 0);
 }
 
 /* ---- processes ---- */
@@ -1237,7 +1243,12 @@ int cmd_status(int argc, char **argv)
 	for (int f = 0; f < 2; f++) {
 		int fam = f ? AF_INET6 : AF_INET;
 
-		e = nl_diag_dump(IPPROTO_TCP, fam, ~0u, false, on_tcp, &st);
+		/* listeners with their upper layer (few), then the rest */
+		e = nl_diag_dump(IPPROTO_TCP, fam, 1u << ST_LISTEN, true,
+				 on_tcp, &st);
+		if (!e)
+			e = nl_diag_dump(IPPROTO_TCP, fam, ~(1u << ST_LISTEN),
+					 false, on_tcp, &st);
 		if (e) {
 			cli_err("sock_diag (TCP): %s", strerror(e));
 			goto out;
