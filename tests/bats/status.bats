@@ -264,7 +264,7 @@ print("listening", flush=True); time.sleep(60)
 ' "$PORT" >"$TMP/l.out" 2>&1 &
 	PIDS+=($!)
 	wait_line "$TMP/l.out" listening
-	! grep -q libmptcpshim "/proc/${PIDS[0]}/maps"
+	run ! grep -q libmptcpshim "/proc/${PIDS[0]}/maps"
 	run "$CLI" status "${PIDS[0]}"
 	echo "$output"
 	[[ "$output" == *"library: not loaded"* ]]
