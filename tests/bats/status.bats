@@ -220,6 +220,30 @@ assert lib["converted"] == 1 and not lib["broken"], lib
 ' "$output" "$PORT"
 }
 
+@test "status: the real library's block: its ports, and a listener left out of them" {
+	need_mptcp
+	other=$(other_port)
+	"$CLI" run --ports "$PORT" -- "$PROBE" listen --serve 1 127.0.0.1 "$PORT" \
+		>"$TMP/a.out" 2>&1 &
+	PIDS+=($!)
+	"$CLI" run --ports "$PORT" -- "$PROBE" listen --serve 1 127.0.0.1 "$other" \
+		>"$TMP/b.out" 2>&1 &
+	PIDS+=($!)
+	wait_listen "$PORT"
+	wait_listen "$other"
+	run "$CLI" status "${PIDS[0]}"
+	echo "$output"
+	[[ "$output" == *"library: loaded in 1 of 1 process"* ]]
+	[[ "$output" =~ "settings (1 process): version="[^\ ]+" ports=$PORT connect=none " ]]
+	[[ "$output" == *"converted 1, left TCP 0"* ]]
+	[[ "$output" =~ "127.0.0.1:$PORT "\ +"MPTCP"\ +"established:" ]]
+	run "$CLI" status "${PIDS[1]}"
+	echo "$output"
+	[[ "$output" =~ "127.0.0.1:$other "\ +"TCP"\ +"established:" ]]
+	[[ "$output" == *"converted 0, left TCP 0"* ]]
+	[[ "$output" == *"note: 127.0.0.1:$other is TCP: not in the library's ports (ports=$PORT)"* ]]
+}
+
 @test "status: a broken configuration is named from the published block" {
 	need_mptcp
 	FAKEPUB_TEXT="version=0.1.0;ports=none;error=/etc/mptcpshim.conf:3: invalid entry \"x\"" \
@@ -408,7 +432,7 @@ fake_systemd_status() { # UNIT LOADSTATE CGROUP
 		"$CLI" run --ports "$PORT" -- "$PROBE" listen --serve 1 127.0.0.1 "$PORT" \
 			>"$TMP/l.out" 2>&1 &
 		pid=$!
-		PIDS+=($pid)
+		PIDS+=("$pid")
 		echo "$pid" >"$root$cg/cgroup.procs"
 		wait_line "$TMP/l.out" "proto=262"
 		fake_systemd_status demo.service loaded "$cg"
