@@ -838,17 +838,18 @@ static void check_routing(void)
 				    r[k].oif == a->ifindex)
 					inet_ntop(fam, r[k].gateway, gw,
 						  sizeof(gw));
-			f = add(SEV_WARN, "routing",
-				"traffic from %s leaves by %s, not by %s: "
-				"subflows on that address go out the wrong "
-				"interface and are dropped (one routing table "
-				"per address)",
-				a->text, ifname_of(rt.oif, oif), a->ifname);
 			if (gw[0]) {
+				f = add(SEV_WARN, "routing",
+					"traffic from %s leaves by %s, not by "
+					"%s: subflows on that address go out "
+					"the wrong interface and are dropped "
+					"(one routing table per address)",
+					a->text, ifname_of(rt.oif, oif),
+					a->ifname);
 				fix(f,
 				    "ip%s route add default via %s dev %s "
-				    "table "
-				    "%u && ip%s rule add from %s table %u",
+				    "table %u && ip%s rule add from %s table "
+				    "%u",
 				    fam == AF_INET6 ? " -6" : "", gw, a->ifname,
 				    t, fam == AF_INET6 ? " -6" : "", a->text,
 				    t);
@@ -859,17 +860,25 @@ static void check_routing(void)
 					net[b / 8] &=
 						(uint8_t) ~(0x80u >> (b % 8));
 				inet_ntop(fam, net, nettxt, sizeof(nettxt));
-				fix(f,
-				    "ip%s route add %s/%u dev %s src %s table "
-				    "%u && ip%s rule add from %s table %u",
-				    fam == AF_INET6 ? " -6" : "", nettxt,
-				    a->prefix, a->ifname, a->text, t,
-				    fam == AF_INET6 ? " -6" : "", a->text, t);
+				f = add(SEV_WARN, "routing",
+					"traffic from %s to clients beyond "
+					"%s/%u leaves by %s, not by %s, and no "
+					"gateway on %s is known: subflows to "
+					"that address from outside its subnet "
+					"fail; announce it only to clients on "
+					"that subnet, or route it by its own "
+					"table",
+					a->text, nettxt, a->prefix,
+					ifname_of(rt.oif, oif), a->ifname,
+					a->ifname);
 				detail(f,
-				       "no gateway on %s found: clients beyond "
-				       "its subnet also need 'ip route add "
-				       "default via GATEWAY dev %s table %u'",
-				       a->ifname, a->ifname, t);
+				       "with the gateway of %s: ip%s route add "
+				       "default via GATEWAY dev %s table %u && "
+				       "ip%s rule add from %s table %u",
+				       a->ifname, fam == AF_INET6 ? " -6" : "",
+				       a->ifname, t,
+				       fam == AF_INET6 ? " -6" : "", a->text,
+				       t);
 			}
 			detail(f, "to keep it: the same route and rule in "
 				  "your network configuration "
@@ -1035,17 +1044,19 @@ static void check_firewall(void)
 
 /* ---- counters (nstat) ---- */
 
-static void check_counters(void)
+static unsigned long long syn_rx, join_rx, addaddr_tx, fb_server, fb_client,
+	syn_tx;
+static char fb_list[512];
+static bool counters_read;
+
+static void read_counters(void)
 {
 	FILE *fp = fopen("/proc/net/netstat", "re");
 	char names[8192], vals[8192];
-	struct finding *f;
-	unsigned long long syn_rx = 0, join_rx = 0, addaddr_tx = 0,
-			   fb_server = 0, fb_client = 0, syn_tx = 0;
-	char fb_list[512] = "";
 
 	if (!fp)
 		return;
+	counters_read = true;
 	while (fgets(names, sizeof(names), fp) &&
 	       fgets(vals, sizeof(vals), fp)) {
 		char *sn, *sv, *n, *v;
@@ -1081,6 +1092,14 @@ static void check_counters(void)
 		break;
 	}
 	fclose(fp);
+}
+
+static void check_counters(void)
+{
+	struct finding *f;
+
+	if (!counters_read)
+		return;
 	if (syn_rx + syn_tx == 0) {
 		add(SEV_INFO, "counters",
 		    "no MPTCP connection counted yet in this network "
@@ -1140,8 +1159,13 @@ static bool glob_grep(const char *pattern, const char *needle)
 
 		if (!fp)
 			continue;
-		while (!found && fgets(line, sizeof(line), fp))
-			found = strstr(line, needle) != NULL;
+		while (!found && fgets(line, sizeof(line), fp)) {
+			const char *l = line + strspn(line, " \t");
+
+			/* commented-out examples do not count */
+			found = *l != '#' && *l != ';' &&
+				strstr(l, needle) != NULL;
+		}
 		fclose(fp);
 	}
 	globfree(&g);
@@ -1537,9 +1561,10 @@ static void print_json(unsigned nerr, unsigned nwarn)
 	}
 	printf("],\"options\":[");
 	for (size_t i = 0; opts_probed && i < NOPTS; i++) {
-		printf("%s{\"name\":\"%s\",\"socket\":\"%s\",\"accepted\":%s",
+		printf("%s{\"name\":\"%s\",\"socket\":\"%s\",\"value\":%d,"
+		       "\"accepted\":%s",
 		       i ? "," : "", opts[i].name,
-		       opts[i].accepted ? "accepted" : "listener",
+		       opts[i].accepted ? "accepted" : "listener", opts[i].val,
 		       opts[i].result ? "false" : "true");
 		if (opts[i].result)
 			printf(",\"errno\":\"%s\"",
@@ -1605,6 +1630,8 @@ int cmd_doctor(int argc, char **argv)
 	load_config();
 	st.mptcp = check_kernel();
 	if (st.mptcp) {
+		/* read before the loopback test, which counts too */
+		read_counters();
 		check_loopback();
 		check_path_manager();
 		check_limits();
