@@ -1,0 +1,424 @@
+#!/usr/bin/env bats
+# mptcpshim doctor: a server's checklist. Endpoints, limits and routing are
+# set up in network namespaces (msdr-$$-N, documentation addresses only,
+# removed by teardown); every "fix:" command a test meets is run, and must
+# work. Ports 49500-49999.
+
+# The single quotes below are meant: the child expands the variables.
+# shellcheck disable=SC2016
+load common
+bats_require_minimum_version 1.5.0
+
+CLI=$BUILD/cli/mptcpshim
+PEER=$TOP/tests/tools/clipeer.py
+
+setup() {
+	[ -x "$CLI" ] || {
+		echo "# $CLI missing: build first" >&3
+		return 1
+	}
+	probe_setup 49500 49999
+	NETNS=()
+	export MPTCPSHIM_LIBRARY=$SHIM
+	unset MPTCPSHIM_PORTS MPTCPSHIM_LOG MPTCPSHIM_STRICT MPTCPSHIM_CONNECT \
+		MPTCPSHIM_TOLERATE
+	export MPTCPSHIM_CONFIG=/dev/null
+}
+
+teardown() {
+	local n
+	probe_teardown
+	for n in "${NETNS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+}
+
+# A namespace with lo up; its name in $ns.
+new_ns() {
+	ns=msdr-$$-$1
+	ip netns add "$ns"
+	NETNS+=("$ns")
+	ip -n "$ns" link set lo up
+}
+
+# doctor inside namespace $ns (no nginx: --nginx names a missing file
+# would be an error, so a program that is not nginx is not given).
+ns_doctor() {
+	run ip netns exec "$ns" "$CLI" doctor "$@"
+	echo "$output"
+}
+
+# Runs every "fix: ..." line of $output that starts with $1 inside $ns;
+# each must succeed. Prints how many ran.
+paste_fixes() {
+	local line n=0
+	while IFS= read -r line; do
+		line=${line#*fix: }
+		line=${line%%  (*}
+		ip netns exec "$ns" sh -ec "$line" >&2
+		n=$((n + 1))
+	done < <(grep "^ *fix: $1" <<<"$output")
+	echo "$n"
+}
+
+@test "doctor: --help, and bad arguments give exit 2" {
+	run "$CLI" doctor --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == "Usage: mptcpshim doctor"* ]]
+	run "$CLI" doctor --frob
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown option '--frob'"* ]]
+	run "$CLI" doctor extra
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unexpected argument 'extra'"* ]]
+	run "$CLI" doctor --program
+	[ "$status" -eq 2 ]
+}
+
+@test "doctor: one signal command per address, exact address matching; each pasted command works" {
+	need_root
+	need_mptcp
+	new_ns 1
+	ip -n "$ns" link add d0 type veth peer name d1
+	ip -n "$ns" link set d0 up
+	ip -n "$ns" addr add 192.0.2.1/24 dev d0
+	ip -n "$ns" addr add 192.0.2.10/24 dev d0
+	ip -n "$ns" addr add 2001:db8::1/64 dev d0 nodad
+	ip -n "$ns" mptcp endpoint add 192.0.2.10 dev d0 signal
+	# an endpoint on an address the machine does not have
+	ip -n "$ns" mptcp endpoint add 198.51.100.7 id 9 signal
+	ns_doctor
+	[ "$status" -eq 0 ]
+	# 192.0.2.1 is suggested although 192.0.2.10 (a longer string
+	# holding it) is an endpoint; once, as signal only
+	[ "$(grep -c 'fix: ip mptcp endpoint add 192.0.2.1 ' <<<"$output")" -eq 1 ]
+	[[ "$output" == *"fix: ip mptcp endpoint add 192.0.2.1 dev d0 signal"* ]]
+	[[ "$output" == *"fix: ip mptcp endpoint add 2001:db8::1 dev d0 signal"* ]]
+	[[ "$output" != *"endpoint add 192.0.2.10 "* ]]
+	[[ "$output" != *"signal subflow"* ]]
+	[[ "$output" != *" subflow"$'\n'* ]]
+	[[ "$output" == *"fix: ip mptcp endpoint delete id 9"* ]]
+	[ "$(paste_fixes "ip mptcp endpoint")" -eq 3 ]
+	ns_doctor
+	[[ "$output" == *"[ok]    every address of this server is a 'signal' endpoint (3 addresses)"* ]]
+	[[ "$output" != *"fix: ip mptcp endpoint"* ]]
+	[ "$(ip -n "$ns" mptcp endpoint show | wc -l)" -eq 3 ]
+}
+
+@test "doctor: limits without subflows, and the command that keeps add_addr_accepted" {
+	need_root
+	need_mptcp
+	new_ns 2
+	ip -n "$ns" mptcp limits set subflows 0 add_addr_accepted 3
+	ns_doctor --json
+	python3 -c 'import json, sys; json.loads(sys.argv[1])' "$output"
+	ns_doctor
+	[[ "$output" == *"[warn]  MPTCP limits: subflows 0"* ]]
+	[[ "$output" == *"fix: ip mptcp limits set subflows 2 add_addr_accepted 3"* ]]
+	[ "$(paste_fixes "ip mptcp limits")" -eq 1 ]
+	ns_doctor
+	[[ "$output" == *"[ok]    MPTCP limits: subflows 2, add_addr_accepted 3"* ]]
+}
+
+@test "doctor: net.mptcp.enabled = 0, or unreadable, is an error with exit 1" {
+	need_root
+	need_mptcp
+	new_ns 3
+	ip netns exec "$ns" sysctl -qw net.mptcp.enabled=0
+	ns_doctor
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"[error] net.mptcp.enabled = 0"* ]]
+	[[ "$output" == *"fix: sysctl -w net.mptcp.enabled=1"* ]]
+	[ "$(paste_fixes "sysctl")" -eq 1 ]
+	ns_doctor
+	[[ "$output" == *"[ok]    net.mptcp.enabled = 1"* ]]
+	# the file cannot be read: said so, not an uninitialised buffer
+	run ip netns exec "$ns" unshare --mount sh -c \
+		'mount -t tmpfs tmpfs /proc/sys/net/mptcp && exec "$1" doctor' _ "$CLI"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"[error] cannot read net.mptcp.enabled: No such file or directory"* ]]
+}
+
+@test "doctor: several addresses need one routing table each; rp_filter; pasted fixes work" {
+	need_root
+	need_mptcp
+	new_ns 4
+	srv=$ns
+	new_ns 5
+	peer=$ns
+	ip -n "$srv" link add d0 type veth peer name d1 netns "$peer"
+	ip -n "$srv" link add e0 type veth peer name e1 netns "$peer"
+	ip -n "$peer" link set d1 up
+	ip -n "$peer" link set e1 up
+	ip -n "$peer" addr add 192.0.2.1/24 dev d1
+	ip -n "$peer" addr add 198.51.100.1/24 dev e1
+	ip -n "$srv" link set d0 up
+	ip -n "$srv" link set e0 up
+	ip -n "$srv" addr add 192.0.2.10/24 dev d0
+	ip -n "$srv" addr add 198.51.100.10/24 dev e0
+	ip -n "$srv" route add default via 192.0.2.1 dev d0
+	# a gateway on e0 that doctor can name (a route, no traffic)
+	ip -n "$srv" route add 203.0.113.128/25 via 198.51.100.1 dev e0
+	ip netns exec "$srv" sysctl -qw net.ipv4.conf.e0.rp_filter=1
+	ns=$srv
+	ns_doctor
+	[[ "$output" == *"[warn]  traffic from 198.51.100.10 leaves by d0, not by e0"* ]]
+	[[ "$output" == *"fix: ip route add default via 198.51.100.1 dev e0 table 100 && ip rule add from 198.51.100.10 table 100"* ]]
+	[[ "$output" != *"traffic from 192.0.2.10 leaves"* ]]
+	[[ "$output" == *"[warn]  strict reverse-path filtering on e0"* ]]
+	[[ "$output" == *"fix: sysctl -w net.ipv4.conf.e0.rp_filter=2"* ]]
+	# the kernel agrees before, and not after, the pasted fix
+	[[ "$(ip -n "$srv" route get 203.0.113.1 from 198.51.100.10)" == *"dev d0"* ]]
+	[ "$(paste_fixes "ip route")" -eq 1 ]
+	[[ "$(ip -n "$srv" route get 203.0.113.1 from 198.51.100.10)" == *"dev e0"* ]]
+	ns_doctor
+	[[ "$output" == *"[ok]    traffic from each address leaves by its own interface (2 checked)"* ]]
+	[[ "$output" == *"[info]  strict reverse-path filtering on e0 (rp_filter = 1): fine"* ]]
+	# without a gateway on the interface nothing pasteable exists: said so,
+	# with the pattern, and no fix line
+	ip -n "$srv" rule del from 198.51.100.10 table 100
+	ip -n "$srv" route del 203.0.113.128/25
+	ns_doctor
+	[[ "$output" == *"[warn]  traffic from 198.51.100.10 to clients beyond 198.51.100.0/24 leaves by d0, not by e0, and no gateway on e0 is known"* ]]
+	[[ "$output" == *"with the gateway of e0: ip route add default via GATEWAY dev e0 table 101 && ip rule add from 198.51.100.10 table 101"* ]]
+	[ "$(paste_fixes "ip route")" -eq 0 ]
+}
+
+@test "doctor: the MPTcpExt counters, per namespace" {
+	need_root
+	need_mptcp
+	new_ns 6
+	ns_doctor
+	[[ "$output" == *"[info]  no MPTCP connection counted yet in this network namespace"* ]]
+	# an MPTCP client of a TCP server, then of an MPTCP server
+	cat >"$TMP/c.sh" <<-EOF
+	python3 "$PEER" server 127.0.0.1 $PORT >"$TMP/s1" 2>&1 & s1=\$!
+	python3 -c 'import socket,sys,time
+	s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+	s.bind(("127.0.0.1", $((PORT + 1)))); s.listen(4); print("listening", flush=True)
+	c, _ = s.accept(); c.sendall(b"x"); time.sleep(5)' >"$TMP/s2" 2>&1 & s2=\$!
+	sleep 0.5
+	python3 "$PEER" client --mptcp 127.0.0.1 $PORT >"$TMP/c1" & c1=\$!
+	python3 "$PEER" client --mptcp 127.0.0.1 $((PORT + 1)) >"$TMP/c2" & c2=\$!
+	for i in \$(seq 50); do grep -q is_mptcp "$TMP/c1" && grep -q is_mptcp "$TMP/c2" && break; sleep 0.1; done
+	kill \$s1 \$s2 \$c1 \$c2
+	EOF
+	timeout 20 ip netns exec "$ns" bash "$TMP/c.sh"
+	grep is_mptcp=0 "$TMP/c1"
+	grep is_mptcp=1 "$TMP/c2"
+	# read before its own loopback test; the first run's test counts
+	# (one SYN each way) besides the two clients and the MPTCP server
+	ns_doctor
+	[[ "$output" == *"[ok]    MPTcpExt: 2 MPTCP SYNs received, no fallback of an accepted connection"* ]]
+	[[ "$output" == *"[info]  1 outbound MPTCP connection met a server without MPTCP (MPTcpExtMPCapableFallbackSYNACK; 3 MPTCP SYNs sent)"* ]]
+	[ "$(ip netns exec "$ns" nstat -az MPTcpExtMPCapableFallbackSYNACK | awk '/MPTcpExt/ {print $2}')" -ge 1 ]
+}
+
+@test "doctor: endpoints and limits that a reboot loses; --print-unit restores them" {
+	need_root
+	need_mptcp
+	new_ns 7
+	ip -n "$ns" link add d0 type veth peer name d1
+	ip -n "$ns" link set d0 up
+	ip -n "$ns" addr add 192.0.2.10/24 dev d0
+	ip -n "$ns" addr add 198.51.100.10/24 dev d0
+	ip -n "$ns" mptcp limits set subflows 3 add_addr_accepted 1
+	ip -n "$ns" mptcp endpoint add 192.0.2.10 dev d0 signal
+	ip -n "$ns" mptcp endpoint add 198.51.100.10 dev d0 id 7 signal subflow backup
+	ns_doctor
+	[[ "$output" == *"[warn]  the MPTCP endpoints and limits set now are lost at the next reboot"* ]]
+	ns_doctor --print-unit
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$TMP/mptcp-endpoints.service"
+	[[ "$output" == *"[Install]"* ]]
+	grep -q '^ExecStart=.* mptcp limits set subflows 3 add_addr_accepted 1$' "$TMP/mptcp-endpoints.service"
+	# the unit's commands, run in a second namespace with the same
+	# addresses, give the same endpoints and limits
+	before=$(ip -n "$ns" mptcp endpoint show; ip -n "$ns" mptcp limits show)
+	new_ns 8
+	ip -n "$ns" link add d0 type veth peer name d1
+	ip -n "$ns" link set d0 up
+	ip -n "$ns" addr add 192.0.2.10/24 dev d0
+	ip -n "$ns" addr add 198.51.100.10/24 dev d0
+	sed -n 's/^ExecStart=//p' "$TMP/mptcp-endpoints.service" | while IFS= read -r cmd; do
+		ip netns exec "$ns" sh -ec "$cmd"
+	done
+	after=$(ip -n "$ns" mptcp endpoint show; ip -n "$ns" mptcp limits show)
+	echo "before: $before"
+	echo "after: $after"
+	[ "$before" = "$after" ]
+	if command -v systemd-analyze >/dev/null; then
+		cp "$TMP/mptcp-endpoints.service" "$TMP/x.service"
+		run systemd-analyze verify "$TMP/x.service"
+		echo "$output"
+		[ "$status" -eq 0 ]
+	fi
+}
+
+@test "doctor: set-user-ID, file capabilities, Go and static programs are out of LD_PRELOAD's reach" {
+	mkdir "$TMP/p"
+	cp /bin/true "$TMP/p/suid"
+	chmod 4755 "$TMP/p/suid"
+	cp /bin/true "$TMP/p/caps"
+	cp /bin/true "$TMP/p/plain"
+	# a Go program is told by its build info section (as the Go tools do)
+	printf '\377 Go buildinf:\010\002%*s' 16 '' >"$TMP/bi"
+	printf '\010go1.22.5' >>"$TMP/bi"
+	objcopy --add-section .go.buildinfo="$TMP/bi" /bin/true "$TMP/p/gobin"
+	run "$CLI" doctor --program "$TMP/p/plain" --program "$TMP/p/suid" \
+		--program "$TMP/p/gobin" --program /bin/busybox
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"[ok]    $TMP/p/plain: LD_PRELOAD reaches it"* ]]
+	[[ "$output" == *"[error] $TMP/p/suid is set-user-ID: the loader ignores LD_PRELOAD for it"* ]]
+	[[ "$output" == *"fix: chmod u-s $TMP/p/suid"* ]]
+	[[ "$output" == *"[warn]  $TMP/p/gobin is a Go program built with go1.22.5"* ]]
+	[[ "$output" == *"GODEBUG=multipathtcp=1"* ]]
+	if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then
+		[[ "$output" == *"[warn]  /bin/busybox is statically linked"* ]]
+	fi
+	chmod u-s "$TMP/p/suid"
+	run "$CLI" doctor --program "$TMP/p/suid"
+	[[ "$output" == *"[ok]    $TMP/p/suid: LD_PRELOAD reaches it"* ]]
+	if command -v setcap >/dev/null && [ "$(id -u)" -eq 0 ]; then
+		setcap cap_net_bind_service+ep "$TMP/p/caps"
+		run "$CLI" doctor --program "$TMP/p/caps"
+		echo "$output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"[error] $TMP/p/caps has file capabilities"* ]]
+		[[ "$output" == *"fix: setcap -r $TMP/p/caps"* ]]
+		setcap -r "$TMP/p/caps"
+		run "$CLI" doctor --program "$TMP/p/caps"
+		[[ "$output" == *"[ok]    $TMP/p/caps: LD_PRELOAD reaches it"* ]]
+	fi
+}
+
+@test "doctor: the socket options it reports refused are the ones this kernel refuses" {
+	need_mptcp
+	run "$CLI" doctor --json
+	printf '%s\n' "$output" >"$TMP/d.json"
+	# the same options, set by hand on an MPTCP listener and on an
+	# accepted MPTCP socket: the verdicts must agree one by one
+	python3 - "$TMP/d.json" <<-'EOF'
+	import json, socket, sys
+	d = json.load(open(sys.argv[1]))
+	opts = {o["name"]: o for o in d["options"]}
+	assert "TCP_FASTOPEN" in opts and opts["TCP_FASTOPEN"]["nginx"] == "fastopen="
+	T, S = socket.IPPROTO_TCP, socket.SOL_SOCKET
+	table = {"SO_REUSEADDR": (S, 2), "SO_REUSEPORT": (S, 15), "SO_RCVBUF": (S, 8),
+	         "SO_SNDBUF": (S, 7), "SO_KEEPALIVE": (S, 9), "TCP_KEEPIDLE": (T, 4),
+	         "TCP_KEEPINTVL": (T, 5), "TCP_KEEPCNT": (T, 6), "TCP_FASTOPEN": (T, 23),
+	         "TCP_DEFER_ACCEPT": (T, 9), "TCP_NODELAY": (T, 1), "TCP_CORK": (T, 3),
+	         "TCP_MAXSEG": (T, 2), "TCP_USER_TIMEOUT": (T, 18), "TCP_QUICKACK": (T, 12)}
+	l = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+	l.bind(("127.0.0.1", 0)); l.listen(4)
+	c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+	c.connect(l.getsockname()); a, _ = l.accept()
+	for name, o in opts.items():
+	    lvl, opt = table[name]
+	    s = a if o["socket"] == "accepted" else l
+	    try:
+	        s.setsockopt(lvl, opt, o["value"])
+	        ok = True
+	    except OSError:
+	        ok = False
+	    assert ok == o["accepted"], (name, ok, o)
+	print(len(opts), "options agree")
+	EOF
+}
+
+@test "doctor: an nginx with native multipath gets the listen lines to write, one per address" {
+	mkdir -p "$TMP/ng"
+	# nginx -T's output as nginx 1.30 prints it: each file whole
+	cat >"$TMP/ng/dump" <<-'EOF'
+	# configuration file /etc/nginx/nginx.conf:
+	events {}
+	http {
+	    include /etc/nginx/sites/*.conf;
+	}
+	stream {
+	    server { listen 5353 udp; proxy_pass 192.0.2.53:53; }
+	    server {
+	        listen 8443 reuseport;
+	        proxy_pass 192.0.2.2:443;
+	    }
+	}
+
+	# configuration file /etc/nginx/sites/a.conf:
+	server {
+	    listen 80;   # the plain one
+	    listen [::]:80 default_server;
+	}
+	server {
+	    listen 80 reuseport;
+	    listen 443 ssl;
+	    listen unix:/run/x.sock;
+	}
+	server { listen 8080 multipath; }
+	EOF
+	cat >"$TMP/ng/nginx" <<-EOF
+	#!/bin/sh
+	case "\$1" in
+	-v) echo "nginx version: nginx/1.30.4" >&2 ;;
+	-T) echo "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok" >&2
+	    cat "$TMP/ng/dump" ;;
+	esac
+	EOF
+	chmod +x "$TMP/ng/nginx"
+	run "$CLI" doctor --nginx "$TMP/ng/nginx"
+	echo "$output"
+	[[ "$output" == *"[info]  nginx 1.30.4 has native 'listen ... multipath'"* ]]
+	[[ "$output" == *"/etc/nginx/sites/a.conf:6: listen 80 reuseport;  ->  listen 80 reuseport multipath;"* ]]
+	[[ "$output" == *"/etc/nginx/sites/a.conf:3: listen [::]:80 default_server;  ->  listen [::]:80 default_server multipath;"* ]]
+	[[ "$output" == *"/etc/nginx/sites/a.conf:7: listen 443 ssl;  ->  listen 443 ssl multipath;"* ]]
+	[[ "$output" == *"/etc/nginx/nginx.conf:8: listen 8443 reuseport;  ->  listen 8443 reuseport multipath;"* ]]
+	[ "$(grep -c '  ->  ' <<<"$output")" -eq 4 ]
+	[[ "$output" != *"listen 80;  ->"* ]]
+	[[ "$output" != *"5353"*"->"* ]]
+	# an older version: no native parameter, the library is the way
+	sed -i 's|1.30.4|1.22.1|' "$TMP/ng/nginx"
+	run "$CLI" doctor --nginx "$TMP/ng/nginx"
+	[[ "$output" == *"[ok]    nginx 1.22.1 has no native 'listen ... multipath'"* ]]
+	[[ "$output" != *"  ->  "* ]]
+}
+
+@test "doctor: Debian's nginx and its configuration, read with nginx -T" {
+	need_root
+	[ -x /usr/sbin/nginx ] || skip "no /usr/sbin/nginx (scripts/install-deps.sh installs it)"
+	cat >"$TMP/nginx.conf" <<-EOF
+	pid $TMP/nginx.pid;
+	error_log $TMP/error.log;
+	events {}
+	http {
+	    access_log off;
+	    server { listen 127.0.0.1:$PORT fastopen=16; }
+	}
+	EOF
+	printf '#!/bin/sh\nexec /usr/sbin/nginx -c %s "$@"\n' "$TMP/nginx.conf" >"$TMP/nginx"
+	chmod +x "$TMP/nginx"
+	run "$CLI" doctor --nginx "$TMP/nginx" --json
+	python3 - "$output" "$PORT" <<-'EOF'
+	import json, sys
+	d = json.loads(sys.argv[1])
+	msgs = [f["message"] for f in d["findings"] if f["check"] == "nginx"]
+	assert any("has no native 'listen ... multipath'" in m for m in msgs), msgs
+	fo = [o for o in d["options"] if o["name"] == "TCP_FASTOPEN"][0]
+	opt = [f for f in d["findings"] if f["check"] == "options" and "TCP_FASTOPEN" in f["message"]]
+	# refused: the finding names the listen line; accepted: none
+	if fo["accepted"]:
+	    assert not opt, opt
+	else:
+	    assert any("listen 127.0.0.1:%s fastopen=16;" % sys.argv[2] in x
+	               for x in opt[0]["details"]), opt
+	EOF
+}
+
+@test "doctor: a missing library and an invalid configuration are errors (exit 1)" {
+	printf 'ports = x\n' >"$TMP/bad.conf"
+	MPTCPSHIM_LIBRARY=$TMP/nolib.so MPTCPSHIM_CONFIG=$TMP/bad.conf run "$CLI" doctor
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"[error] library $TMP/nolib.so: No such file or directory"* ]]
+	[[ "$output" == *"[error] configuration: $TMP/bad.conf:1: invalid entry \"x\""* ]]
+	[[ "$output" == *"fix: mptcpshim check $TMP/bad.conf"* ]]
+	[[ "$output" == *"result: 2 errors"* ]]
+}
