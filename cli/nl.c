@@ -86,6 +86,67 @@ static int nl_talk(struct nl_conn *c, struct nlmsghdr *nlh, mnl_cb_t cb,
 	}
 }
 
+/* A growing array of elements of one size; err is set on ENOMEM. */
+struct vec {
+	void *v;
+	size_t n, cap, size;
+	int err;
+};
+
+static void *vec_push(struct vec *v)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		void *nv = realloc(v->v, cap * v->size);
+
+		if (!nv) {
+			v->err = ENOMEM;
+			return NULL;
+		}
+		v->v = nv;
+		v->cap = cap;
+	}
+	return (char *)v->v + v->size * v->n++;
+}
+
+/* Hands the array to the caller, or frees it (and, for arrays of
+ * strings, each string) on error. Returns the error. */
+static int vec_finish(struct vec *v, int e, bool strings, void *out, size_t *n)
+{
+	if (!e)
+		e = v->err;
+	if (e) {
+		for (size_t i = 0; strings && i < v->n; i++)
+			free(((char **)v->v)[i]);
+		free(v->v);
+		v->v = NULL;
+		v->n = 0;
+	}
+	memcpy(out, &v->v, sizeof(void *));
+	*n = v->n;
+	return e;
+}
+
+/* A dump request: type, a fixed header, no attributes. */
+static int dump(int bus, uint16_t type, const void *hdr, size_t hdrlen,
+		mnl_cb_t cb, void *arg)
+{
+	struct nl_conn c;
+	char req[256];
+	struct nlmsghdr *nlh;
+	int e;
+
+	if ((e = nl_open(&c, bus)))
+		return e;
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, hdrlen), hdr, hdrlen);
+	e = nl_talk(&c, nlh, cb, arg);
+	nl_close(&c);
+	return e;
+}
+
 /* ---- generic netlink: the MPTCP path manager ---- */
 
 static int family_attr_cb(const struct nlattr *a, void *data)
@@ -137,12 +198,6 @@ static int pm_open(struct nl_conn *c, int *family)
 	return e;
 }
 
-struct ep_vec {
-	struct nl_endpoint *v;
-	size_t n, cap;
-	int err;
-};
-
 static int ep_addr_cb(const struct nlattr *a, void *data)
 {
 	struct nl_endpoint *ep = data;
@@ -185,24 +240,13 @@ static int ep_addr_cb(const struct nlattr *a, void *data)
 
 static int ep_attr_cb(const struct nlattr *a, void *data)
 {
-	struct ep_vec *v = data;
-	struct nl_endpoint ep = {0};
+	struct nl_endpoint ep = {0}, *slot;
 
 	if (mnl_attr_get_type(a) != MPTCP_PM_ATTR_ADDR)
 		return MNL_CB_OK;
 	mnl_attr_parse_nested(a, ep_addr_cb, &ep);
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 8;
-		struct nl_endpoint *nv = realloc(v->v, cap * sizeof(*nv));
-
-		if (!nv) {
-			v->err = ENOMEM;
-			return MNL_CB_OK;
-		}
-		v->v = nv;
-		v->cap = cap;
-	}
-	v->v[v->n++] = ep;
+	if ((slot = vec_push(data)))
+		*slot = ep;
 	return MNL_CB_OK;
 }
 
@@ -215,28 +259,18 @@ static int ep_cb(const struct nlmsghdr *nlh, void *data)
 int nl_pm_endpoints(struct nl_endpoint **out, size_t *n)
 {
 	struct nl_conn c;
-	struct ep_vec v = {0};
+	struct vec v = {.size = sizeof(**out)};
 	char req[256];
 	int family, e;
 
-	*out = NULL;
-	*n = 0;
-	if ((e = pm_open(&c, &family)))
-		return e;
-	e = nl_talk(&c,
-		    genl_msg(req, family, NLM_F_REQUEST | NLM_F_DUMP,
-			     MPTCP_PM_CMD_GET_ADDR, MPTCP_PM_VER),
-		    ep_cb, &v);
-	nl_close(&c);
-	if (!e)
-		e = v.err;
-	if (e) {
-		free(v.v);
-		return e;
+	if (!(e = pm_open(&c, &family))) {
+		e = nl_talk(&c,
+			    genl_msg(req, family, NLM_F_REQUEST | NLM_F_DUMP,
+				     MPTCP_PM_CMD_GET_ADDR, MPTCP_PM_VER),
+			    ep_cb, &v);
+		nl_close(&c);
 	}
-	*out = v.v;
-	*n = v.n;
-	return 0;
+	return vec_finish(&v, e, false, out, n);
 }
 
 struct limits {
@@ -418,18 +452,11 @@ int nl_route_get(int family, const void *src, const void *dst,
 	return e;
 }
 
-struct route_vec {
-	struct nl_route_entry *v;
-	size_t n, cap;
-	int err;
-};
-
 static int routes_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct route_vec *v = data;
 	const struct rtmsg *rm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
-	struct nl_route_entry r = {0};
+	struct nl_route_entry r = {0}, *slot;
 
 	if (rm->rtm_type != RTN_UNICAST)
 		return MNL_CB_OK;
@@ -449,64 +476,27 @@ static int routes_cb(const struct nlmsghdr *nlh, void *data)
 			r.has_gateway = true;
 		}
 	}
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 32;
-		struct nl_route_entry *nv = realloc(v->v, cap * sizeof(*nv));
-
-		if (!nv) {
-			v->err = ENOMEM;
-			return MNL_CB_OK;
-		}
-		v->v = nv;
-		v->cap = cap;
-	}
-	v->v[v->n++] = r;
+	if ((slot = vec_push(data)))
+		*slot = r;
 	return MNL_CB_OK;
 }
 
 int nl_routes(int family, struct nl_route_entry **out, size_t *n)
 {
-	struct nl_conn c;
-	struct route_vec v = {0};
-	char req[256];
-	struct nlmsghdr *nlh;
-	struct rtmsg *rm;
-	int e;
+	struct vec v = {.size = sizeof(**out)};
+	struct rtmsg rm = {.rtm_family = (uint8_t)family};
 
-	*out = NULL;
-	*n = 0;
-	if ((e = nl_open(&c, NETLINK_ROUTE)))
-		return e;
-	nlh = mnl_nlmsg_put_header(req);
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
-	rm->rtm_family = (uint8_t)family;
-	e = nl_talk(&c, nlh, routes_cb, &v);
-	nl_close(&c);
-	if (!e)
-		e = v.err;
-	if (e) {
-		free(v.v);
-		return e;
-	}
-	*out = v.v;
-	*n = v.n;
-	return 0;
+	return vec_finish(&v,
+			  dump(NETLINK_ROUTE, RTM_GETROUTE, &rm, sizeof(rm),
+			       routes_cb, &v),
+			  false, out, n);
 }
-
-struct rule_vec {
-	struct nl_rule *v;
-	size_t n, cap;
-	int err;
-};
 
 static int rules_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct rule_vec *v = data;
 	const struct fib_rule_hdr *h = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
-	struct nl_rule r = {0};
+	struct nl_rule r = {0}, *slot;
 
 	r.family = h->family;
 	r.src_len = h->src_len;
@@ -520,59 +510,23 @@ static int rules_cb(const struct nlmsghdr *nlh, void *data)
 		else if (mnl_attr_get_type(a) == FRA_SRC && len <= 16)
 			memcpy(r.src, mnl_attr_get_payload(a), len);
 	}
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		struct nl_rule *nv = realloc(v->v, cap * sizeof(*nv));
-
-		if (!nv) {
-			v->err = ENOMEM;
-			return MNL_CB_OK;
-		}
-		v->v = nv;
-		v->cap = cap;
-	}
-	v->v[v->n++] = r;
+	if ((slot = vec_push(data)))
+		*slot = r;
 	return MNL_CB_OK;
 }
 
 int nl_rules(int family, struct nl_rule **out, size_t *n)
 {
-	struct nl_conn c;
-	struct rule_vec v = {0};
-	char req[256];
-	struct nlmsghdr *nlh;
-	struct fib_rule_hdr *h;
-	int e;
+	struct vec v = {.size = sizeof(**out)};
+	struct fib_rule_hdr h = {.family = (uint8_t)family};
 
-	*out = NULL;
-	*n = 0;
-	if ((e = nl_open(&c, NETLINK_ROUTE)))
-		return e;
-	nlh = mnl_nlmsg_put_header(req);
-	nlh->nlmsg_type = RTM_GETRULE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	h = mnl_nlmsg_put_extra_header(nlh, sizeof(*h));
-	h->family = (uint8_t)family;
-	e = nl_talk(&c, nlh, rules_cb, &v);
-	nl_close(&c);
-	if (!e)
-		e = v.err;
-	if (e) {
-		free(v.v);
-		return e;
-	}
-	*out = v.v;
-	*n = v.n;
-	return 0;
+	return vec_finish(
+		&v,
+		dump(NETLINK_ROUTE, RTM_GETRULE, &h, sizeof(h), rules_cb, &v),
+		false, out, n);
 }
 
 /* ---- nfnetlink: nftables tables ---- */
-
-struct nft_vec {
-	char **v;
-	size_t n, cap;
-	int err;
-};
 
 static const char *nfproto_name(int f)
 {
@@ -596,11 +550,11 @@ static const char *nfproto_name(int f)
 
 static int nft_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct nft_vec *v = data;
+	struct vec *v = data;
 	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
 	const char *name = NULL;
-	char *s;
+	char **slot;
 
 	mnl_attr_for_each(a, nlh, sizeof(*g))
 	{
@@ -608,68 +562,34 @@ static int nft_cb(const struct nlmsghdr *nlh, void *data)
 		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
 			name = mnl_attr_get_str(a);
 	}
-	if (!name)
+	if (!name || !(slot = vec_push(v)))
 		return MNL_CB_OK;
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 8;
-		char **nv = realloc(v->v, cap * sizeof(*nv));
-
-		if (!nv) {
-			v->err = ENOMEM;
-			return MNL_CB_OK;
-		}
-		v->v = nv;
-		v->cap = cap;
-	}
-	if (asprintf(&s, "%s %s", nfproto_name(g->nfgen_family), name) < 0) {
+	if (asprintf(slot, "%s %s", nfproto_name(g->nfgen_family), name) < 0) {
+		v->n--;
 		v->err = ENOMEM;
-		return MNL_CB_OK;
 	}
-	v->v[v->n++] = s;
 	return MNL_CB_OK;
 }
 
+static const struct nfgenmsg nft_all = {.nfgen_family = NFPROTO_UNSPEC,
+					.version = NFNETLINK_V0};
+
 int nl_nft_tables(char ***out, size_t *n)
 {
-	struct nl_conn c;
-	struct nft_vec v = {0};
-	char req[256];
-	struct nlmsghdr *nlh;
-	struct nfgenmsg *g;
-	int e;
+	struct vec v = {.size = sizeof(**out)};
 
-	*out = NULL;
-	*n = 0;
-	if ((e = nl_open(&c, NETLINK_NETFILTER)))
-		return e;
-	nlh = mnl_nlmsg_put_header(req);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->nfgen_family = NFPROTO_UNSPEC;
-	g->version = NFNETLINK_V0;
-	e = nl_talk(&c, nlh, nft_cb, &v);
-	nl_close(&c);
-	if (!e)
-		e = v.err;
-	if (e) {
-		for (size_t i = 0; i < v.n; i++)
-			free(v.v[i]);
-		free(v.v);
-		return e;
-	}
-	*out = v.v;
-	*n = v.n;
-	return 0;
+	return vec_finish(&v,
+			  dump(NETLINK_NETFILTER,
+			       (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE,
+			       &nft_all, sizeof(nft_all), nft_cb, &v),
+			  true, out, n);
 }
 
 /* Rules that touch TCP option 30: an exthdr expression on TCP options of
  * type 30 (nft 'tcp option mptcp', 'reset tcp option mptcp'), or the
  * xtables TCPOPTSTRIP target (iptables-nft). */
 struct nft_rule_scan {
-	char **v;
-	size_t n, cap;
-	int err;
+	struct vec v;
 	bool hit;	  /* the current rule */
 	const char *what; /* what it does */
 };
@@ -780,66 +700,31 @@ static int nft_rule_cb(const struct nlmsghdr *nlh, void *data)
 	struct nft_rule_scan *s = data;
 	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	struct rule_ids r = {0};
-	char *line;
+	char **slot;
 
 	mnl_attr_parse(nlh, sizeof(*g), rule_attr_cb, &r);
 	if (!r.exprs || !r.table || !r.chain)
 		return MNL_CB_OK;
 	s->hit = false;
 	mnl_attr_parse_nested(r.exprs, list_elem_cb, s);
-	if (!s->hit)
+	if (!s->hit || !(slot = vec_push(&s->v)))
 		return MNL_CB_OK;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 4;
-		char **nv = realloc(s->v, cap * sizeof(*nv));
-
-		if (!nv) {
-			s->err = ENOMEM;
-			return MNL_CB_OK;
-		}
-		s->v = nv;
-		s->cap = cap;
-	}
-	if (asprintf(&line, "%s %s chain %s handle %llu: %s",
+	if (asprintf(slot, "%s %s chain %s handle %llu: %s",
 		     nfproto_name(g->nfgen_family), r.table, r.chain,
 		     (unsigned long long)r.handle, s->what) < 0) {
-		s->err = ENOMEM;
-		return MNL_CB_OK;
+		s->v.n--;
+		s->v.err = ENOMEM;
 	}
-	s->v[s->n++] = line;
 	return MNL_CB_OK;
 }
 
 int nl_nft_mptcp_rules(char ***out, size_t *n)
 {
-	struct nl_conn c;
-	struct nft_rule_scan s = {0};
-	char req[256];
-	struct nlmsghdr *nlh;
-	struct nfgenmsg *g;
-	int e;
+	struct nft_rule_scan s = {.v = {.size = sizeof(**out)}};
 
-	*out = NULL;
-	*n = 0;
-	if ((e = nl_open(&c, NETLINK_NETFILTER)))
-		return e;
-	nlh = mnl_nlmsg_put_header(req);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->nfgen_family = NFPROTO_UNSPEC;
-	g->version = NFNETLINK_V0;
-	e = nl_talk(&c, nlh, nft_rule_cb, &s);
-	nl_close(&c);
-	if (!e)
-		e = s.err;
-	if (e) {
-		for (size_t i = 0; i < s.n; i++)
-			free(s.v[i]);
-		free(s.v);
-		return e;
-	}
-	*out = s.v;
-	*n = s.n;
-	return 0;
+	return vec_finish(&s.v,
+			  dump(NETLINK_NETFILTER,
+			       (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE,
+			       &nft_all, sizeof(nft_all), nft_rule_cb, &s),
+			  true, out, n);
 }

@@ -51,7 +51,8 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	# each peer leads its own process group (setsid): its workers too
+	for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	ip netns del "$ns" 2>/dev/null || true
 	rm -rf "$tmp"
@@ -138,11 +139,11 @@ wait_for() { # FILE TEXT SECONDS
 }
 
 base=47000
-ip netns exec "$ns" python3 "$tmp/peer.py" server "$n" "$base" >"$tmp/server.out" 2>&1 &
+ip netns exec "$ns" setsid python3 "$tmp/peer.py" server "$n" "$base" >"$tmp/server.out" 2>&1 &
 pids+=($!)
 server=$!
 wait_for "$tmp/server.out" listening 10
-ip netns exec "$ns" python3 "$tmp/peer.py" client "$n" "$base" >"$tmp/client.out" 2>&1 &
+ip netns exec "$ns" setsid python3 "$tmp/peer.py" client "$n" "$base" >"$tmp/client.out" 2>&1 &
 pids+=($!)
 echo "bench-status: opening $n connections ..." >&2
 wait_for "$tmp/server.out" accepted 600
