@@ -272,8 +272,8 @@ static void on_tcp(const struct inet_diag_msg *m, const void *info,
 	/* the MPTCP dump can miss listeners of a reuseport group (seen on
 	 * 6.18: ss -Ml lists 2 of 3); their subflow listener carries the
 	 * "mptcp" upper layer and stands for them */
-	fill(s, m, m->idiag_state == ST_LISTEN && ulp &&
-			   strcmp(ulp, "mptcp") == 0);
+	fill(s, m,
+	     m->idiag_state == ST_LISTEN && ulp && strcmp(ulp, "mptcp") == 0);
 }
 
 /* ---- processes ---- */
