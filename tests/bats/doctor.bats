@@ -27,6 +27,8 @@ setup() {
 
 teardown() {
 	local n
+	# an nginx a test started (its pid file), also when the test failed
+	[ ! -s "$TMP/nginx.pid" ] || kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
 	probe_teardown
 	for n in "${NETNS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
 }
@@ -421,4 +423,81 @@ paste_fixes() {
 	[[ "$output" == *"[error] configuration: $TMP/bad.conf:1: invalid entry \"x\""* ]]
 	[[ "$output" == *"fix: mptcpshim check $TMP/bad.conf"* ]]
 	[[ "$output" == *"result: 2 errors"* ]]
+}
+
+# nginx 1.30.4 as scripts/nginx-build.sh (issue 14) builds and caches it,
+# or $MPTCPSHIM_NGINX130.
+nginx130() {
+	local n=${MPTCPSHIM_NGINX130:-}
+	if [ -z "$n" ] && [ -x "$TOP/scripts/nginx-build.sh" ]; then
+		n=$("$TOP/scripts/nginx-build.sh" --check 2>/dev/null) || n=
+	fi
+	[ -n "$n" ] && [ -x "$n" ] ||
+		skip "no nginx 1.30 build (scripts/nginx-build.sh builds it, or set MPTCPSHIM_NGINX130)"
+	echo "$n"
+}
+
+@test "doctor: the listen lines it writes for nginx 1.30 pass nginx -t and give MPTCP listeners" {
+	need_root
+	need_mptcp
+	n=$(nginx130)
+	p2=$(pick_port 49500 49999)
+	mkdir -p "$TMP/sites"
+	cat >"$TMP/nginx.conf" <<-EOF
+	pid $TMP/nginx.pid;
+	error_log $TMP/error.log;
+	events {}
+	http {
+	    access_log off;
+	    include $TMP/sites/*.conf;
+	}
+	stream {
+	    server { listen 127.0.0.1:$p2 udp; proxy_pass 192.0.2.53:53; }
+	    server {
+	        listen 127.0.0.1:$p2 reuseport;
+	        proxy_pass 192.0.2.2:443;
+	    }
+	}
+	EOF
+	cat >"$TMP/sites/a.conf" <<-EOF
+	server {
+	    listen 127.0.0.1:$PORT;
+	    listen [::1]:$PORT default_server;
+	}
+	server {
+	    server_name b;
+	    listen 127.0.0.1:$PORT reuseport;
+	}
+	EOF
+	printf '#!/bin/sh\nexec %s -c %s "$@"\n' "$n" "$TMP/nginx.conf" >"$TMP/nginx"
+	chmod +x "$TMP/nginx"
+	run "$CLI" doctor --nginx "$TMP/nginx"
+	echo "$output"
+	[[ "$output" == *"nginx 1.30.4 has native 'listen ... multipath'"* ]]
+	[ "$(grep -c '  ->  ' <<<"$output")" -eq 3 ]
+	# write them as told: on that line, multipath before the ';'
+	while IFS= read -r l; do
+		f=${l%%:*}
+		f=${f##* }
+		ln=${l#*:}
+		ln=${ln%%:*}
+		sed -i "${ln}s/;[[:space:]]*\$/ multipath;/" "$f"
+	done < <(grep '  ->  ' <<<"$output")
+	cat "$TMP/sites/a.conf"
+	run "$TMP/nginx" -t
+	echo "$output"
+	[ "$status" -eq 0 ]
+	"$TMP/nginx"
+	wait_listen "$PORT"
+	# every TCP address listens with MPTCP: two on $PORT, one on $p2
+	# (the first of a reuseport group, see status.bats, may be missing
+	# from ss -Ml: count the subflow listeners)
+	[ "$(ss -Hltni "sport = :$PORT" | grep -c tcp-ulp-mptcp)" -eq 2 ]
+	[ "$(ss -Hltni "sport = :$p2" | grep -c tcp-ulp-mptcp)" -eq 1 ]
+	"$TMP/nginx" -s stop
+	# where multipath goes on both listens of one address, nginx refuses
+	sed -i "s/listen 127.0.0.1:$PORT;/listen 127.0.0.1:$PORT multipath;/" "$TMP/sites/a.conf"
+	run "$TMP/nginx" -t
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"duplicate listen options for 127.0.0.1:$PORT"* ]]
 }
