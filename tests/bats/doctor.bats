@@ -425,22 +425,23 @@ paste_fixes() {
 	[[ "$output" == *"result: 2 errors"* ]]
 }
 
-# nginx 1.30.4 as scripts/nginx-build.sh (issue 14) builds and caches it,
-# or $MPTCPSHIM_NGINX130.
-nginx130() {
-	local n=${MPTCPSHIM_NGINX130:-}
-	if [ -z "$n" ] && [ -x "$TOP/scripts/nginx-build.sh" ]; then
-		n=$("$TOP/scripts/nginx-build.sh" --check 2>/dev/null) || n=
+# nginx 1.30.4 into $NGINX130: as scripts/nginx-build.sh (issue 14) builds
+# and caches it, or $MPTCPSHIM_NGINX130. Not in a subshell: it may skip.
+find_nginx130() {
+	NGINX130=${MPTCPSHIM_NGINX130:-}
+	if [ -z "$NGINX130" ] && [ -x "$TOP/scripts/nginx-build.sh" ]; then
+		NGINX130=$("$TOP/scripts/nginx-build.sh" --check 2>/dev/null) ||
+			NGINX130=
 	fi
-	[ -n "$n" ] && [ -x "$n" ] ||
+	if [ -z "$NGINX130" ] || [ ! -x "$NGINX130" ]; then
 		skip "no nginx 1.30 build (scripts/nginx-build.sh builds it, or set MPTCPSHIM_NGINX130)"
-	echo "$n"
+	fi
 }
 
 @test "doctor: the listen lines it writes for nginx 1.30 pass nginx -t and give MPTCP listeners" {
 	need_root
 	need_mptcp
-	n=$(nginx130)
+	find_nginx130
 	p2=$(pick_port 49500 49999)
 	mkdir -p "$TMP/sites"
 	cat >"$TMP/nginx.conf" <<-EOF
@@ -469,7 +470,7 @@ nginx130() {
 	    listen 127.0.0.1:$PORT reuseport;
 	}
 	EOF
-	printf '#!/bin/sh\nexec %s -c %s "$@"\n' "$n" "$TMP/nginx.conf" >"$TMP/nginx"
+	printf '#!/bin/sh\nexec %s -c %s "$@"\n' "$NGINX130" "$TMP/nginx.conf" >"$TMP/nginx"
 	chmod +x "$TMP/nginx"
 	run "$CLI" doctor --nginx "$TMP/nginx"
 	echo "$output"
