@@ -3,7 +3,7 @@
 #ifndef MPTCPSHIM_CLI_H
 #define MPTCPSHIM_CLI_H
 
-#include "mptcpshim/config.h"
+#include "config.h"
 
 #include <stdbool.h>
 #include <stddef.h>

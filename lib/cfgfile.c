@@ -4,7 +4,7 @@
  * the environment. Shared by the library and the mptcpshim command, so
  * that `mptcpshim check` judges a file exactly as the library will.
  */
-#include "mptcpshim/config.h"
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,11 +20,8 @@
 void ms_env_read(struct ms_env *env)
 {
 	/* secure_getenv: a setuid program reads only the system file. */
-	env->ports = secure_getenv("MPTCPSHIM_PORTS");
-	env->connect = secure_getenv("MPTCPSHIM_CONNECT");
-	env->tolerate = secure_getenv("MPTCPSHIM_TOLERATE");
-	env->log = secure_getenv("MPTCPSHIM_LOG");
-	env->strict = secure_getenv("MPTCPSHIM_STRICT");
+	for (unsigned i = 0; i < MS_NSETTINGS; i++)
+		env->value[i] = secure_getenv(ms_settings[i].var);
 }
 
 /* Like sshd's StrictModes: a privileged process trusts only a file that

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Configuration parsing and allowlist matching (see config.h). */
-#include "mptcpshim/config.h"
+/* The settings table, configuration parsing and allowlist matching (see
+ * config.h). */
+#include "config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -12,6 +13,10 @@
 #include <string.h>
 
 #define MAX_RULES 65536
+
+#ifndef MS_SYSCONFDIR
+#error "MS_SYSCONFDIR (the configuration directory) is set by meson.build"
+#endif
 
 static void seterr(char *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -401,13 +406,182 @@ bool ms_optset_format(const struct ms_optset *set, char *buf, size_t len)
 	"TCP_NODELAY,TCP_CORK,TCP_KEEPIDLE,TCP_KEEPINTVL,TCP_KEEPCNT,"         \
 	"TCP_DEFER_ACCEPT,TCP_FASTOPEN"
 
+/* ---- the table: a parser and a writer per setting ---- */
+
+static bool parse_ports(const char *s, struct ms_config *cfg, char *err)
+{
+	return ms_parse_ports(s, &cfg->ports, err);
+}
+
+static bool parse_connect(const char *s, struct ms_config *cfg, char *err)
+{
+	return ms_parse_ports(s, &cfg->connect, err);
+}
+
+static bool parse_tolerate(const char *s, struct ms_config *cfg, char *err)
+{
+	return ms_parse_optset(s, &cfg->tolerate, err);
+}
+
+static bool parse_log(const char *s, struct ms_config *cfg, char *err)
+{
+	return ms_parse_log(s, &cfg->log, err);
+}
+
+static bool parse_strict(const char *s, struct ms_config *cfg, char *err)
+{
+	return ms_parse_bool(s, &cfg->strict, err);
+}
+
+static bool format_list(const struct ms_portlist *pl, const char *unset,
+			char *buf, size_t len)
+{
+	if (pl->mode == MS_LIST_UNSET)
+		return (size_t)snprintf(buf, len, "%s", unset) < len;
+	return ms_portlist_format(pl, buf, len);
+}
+
+static bool format_ports(const struct ms_config *cfg, char *buf, size_t len)
+{
+	return format_list(&cfg->ports, "all", buf, len);
+}
+
+static bool format_connect(const struct ms_config *cfg, char *buf, size_t len)
+{
+	return format_list(&cfg->connect, "none", buf, len);
+}
+
+static bool format_tolerate(const struct ms_config *cfg, char *buf, size_t len)
+{
+	return ms_optset_format(&cfg->tolerate, buf, len);
+}
+
+static bool format_log(const struct ms_config *cfg, char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "%s", ms_log_level_name(cfg->log)) <
+	       len;
+}
+
+static bool format_strict(const struct ms_config *cfg, char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "%d", cfg->strict ? 1 : 0) < len;
+}
+
+const struct ms_setting ms_settings[MS_NSETTINGS] = {
+	[MS_SET_PORTS] =
+		{
+			.name = "ports",
+			.var = "MPTCPSHIM_PORTS",
+			.in_file = true,
+			.arg = "LIST",
+			.def = "all",
+			.doc = "the listeners to convert, by local port "
+			       "(443,8000-8099, 192.0.2.1:443, "
+			       "[2001:db8::1]:443, all or none)",
+			.parse = parse_ports,
+			.format = format_ports,
+		},
+	[MS_SET_CONNECT] =
+		{
+			.name = "connect",
+			.var = "MPTCPSHIM_CONNECT",
+			.in_file = true,
+			.arg = "LIST",
+			.def = "none",
+			.doc = "the outbound connections to convert, by "
+			       "destination (the same syntax as ports)",
+			.parse = parse_connect,
+			.format = format_connect,
+		},
+	[MS_SET_TOLERATE] =
+		{
+			.name = "tolerate",
+			.var = "MPTCPSHIM_TOLERATE",
+			.in_file = true,
+			.arg = "OPTIONS",
+			.def = MS_TOLERATE_DEFAULT,
+			.doc = "socket options whose refusal by an MPTCP "
+			       "socket is reported to the program as "
+			       "success (or none)",
+			.parse = parse_tolerate,
+			.format = format_tolerate,
+		},
+	[MS_SET_LOG] =
+		{
+			.name = "log",
+			.var = "MPTCPSHIM_LOG",
+			.in_file = true,
+			.arg = "LEVEL",
+			.def = "info",
+			.doc = "the library's messages on stderr: off, "
+			       "error, warn, info or debug",
+			.parse = parse_log,
+			.format = format_log,
+		},
+	[MS_SET_STRICT] =
+		{
+			.name = "strict",
+			.var = "MPTCPSHIM_STRICT",
+			.in_file = true,
+			.flag = "1",
+			.def = "0",
+			.doc = "1: an invalid configuration stops the "
+			       "program at load, and a bind() that would "
+			       "stay TCP fails",
+			.parse = parse_strict,
+			.format = format_strict,
+		},
+	[MS_SET_CONFIG] =
+		{
+			.name = "config",
+			.var = "MPTCPSHIM_CONFIG",
+			.arg = "FILE",
+			.def = MS_SYSCONFDIR "/mptcpshim.conf",
+			.doc = "the configuration file (read only if it "
+			       "exists, unless named); /dev/null for none",
+		},
+};
+
+const struct ms_setting *ms_setting_find(const char *name)
+{
+	for (unsigned i = 0; i < MS_NSETTINGS; i++)
+		if (strcmp(ms_settings[i].name, name) == 0)
+			return &ms_settings[i];
+	return NULL;
+}
+
+bool ms_config_describe(const struct ms_config *cfg, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return false;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < MS_NKEYS; i++) {
+		const struct ms_setting *st = &ms_settings[i];
+		int n = snprintf(buf + used, len - used, "%s=", st->name);
+
+		if (n < 0 || (size_t)n >= len - used)
+			return false;
+		used += (size_t)n;
+		if (!st->format(cfg, buf + used, len - used))
+			return false;
+		used += strlen(buf + used);
+		if (used + 1 >= len)
+			return false;
+		buf[used++] = '\n';
+		buf[used] = '\0';
+	}
+	return true;
+}
+
 void ms_config_init(struct ms_config *cfg)
 {
 	char err[MS_ERRLEN];
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log = MS_LOG_INFO;
-	ms_parse_optset(MS_TOLERATE_DEFAULT, &cfg->tolerate, err);
+	ms_parse_optset(ms_settings[MS_SET_TOLERATE].def, &cfg->tolerate, err);
 }
 
 void ms_config_free(struct ms_config *cfg)
@@ -416,54 +590,38 @@ void ms_config_free(struct ms_config *cfg)
 	ms_portlist_free(&cfg->connect);
 }
 
-/* Parses one value into cfg; prefix names where it came from. */
-static bool apply_key(struct ms_config *cfg, const char *key, const char *value,
-		      enum ms_source src, const char *prefix, char *err)
+/* The row of a file key, or NULL. */
+static const struct ms_setting *file_key(const char *key)
 {
-	char sub[MS_ERRLEN];
-	bool ok;
+	const struct ms_setting *st = ms_setting_find(key);
 
-	if (strcmp(key, "ports") == 0) {
-		ok = ms_parse_ports(value, &cfg->ports, sub);
-		if (ok)
-			cfg->ports_src = src;
-	} else if (strcmp(key, "connect") == 0) {
-		ok = ms_parse_ports(value, &cfg->connect, sub);
-		if (ok)
-			cfg->connect_src = src;
-	} else if (strcmp(key, "tolerate") == 0) {
-		ok = ms_parse_optset(value, &cfg->tolerate, sub);
-		if (ok)
-			cfg->tolerate_src = src;
-	} else if (strcmp(key, "log") == 0) {
-		ok = ms_parse_log(value, &cfg->log, sub);
-		if (ok)
-			cfg->log_src = src;
-	} else if (strcmp(key, "strict") == 0) {
-		ok = ms_parse_bool(value, &cfg->strict, sub);
-		if (ok)
-			cfg->strict_src = src;
-	} else {
-		seterr(err,
-		       "%s: unknown key \"%.60s\" (known: ports, connect, "
-		       "tolerate, log, strict)",
-		       prefix, key);
-		return false;
-	}
-	if (!ok)
-		seterr(err, "%s: %s", prefix, sub);
-	return ok;
+	return st && st->in_file ? st : NULL;
 }
 
-static unsigned key_bit(const char *key)
+/* "ports, connect, tolerate, log, strict": for messages. */
+static void known_keys(char *buf, size_t len)
 {
-	static const char *const keys[] = {"ports", "connect", "tolerate",
-					   "log", "strict"};
+	size_t used = 0;
 
-	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(key, keys[i]) == 0)
-			return 1u << i;
-	return 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < MS_NKEYS && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i ? ", " : "", ms_settings[i].name);
+}
+
+/* Parses one value into cfg; prefix names where it came from. */
+static bool apply_setting(struct ms_config *cfg, const struct ms_setting *st,
+			  const char *value, enum ms_source src,
+			  const char *prefix, char *err)
+{
+	char sub[MS_ERRLEN];
+
+	if (!st->parse(value, cfg, sub)) {
+		seterr(err, "%s: %s", prefix, sub);
+		return false;
+	}
+	cfg->src[st - ms_settings] = src;
+	return true;
 }
 
 bool ms_parse_file(const char *text, size_t len, const char *name,
@@ -486,6 +644,7 @@ bool ms_parse_file(const char *text, size_t len, const char *name,
 		const char *nl = memchr(line, '\n', len - pos);
 		size_t llen = nl ? (size_t)(nl - line) : len - pos;
 		const char *hash, *eq;
+		const struct ms_setting *st;
 		char key[32], value[4096], prefix[128];
 		unsigned bit;
 
@@ -511,13 +670,22 @@ bool ms_parse_file(const char *text, size_t len, const char *name,
 		trim_copy(line, (size_t)(eq - line), key, sizeof(key));
 		trim_copy(eq + 1, llen - (size_t)(eq + 1 - line), value,
 			  sizeof(value));
-		bit = key_bit(key);
+		st = file_key(key);
+		if (!st) {
+			char known[128];
+
+			known_keys(known, sizeof(known));
+			seterr(e, "%s: unknown key \"%.60s\" (known: %s)",
+			       prefix, key, known);
+			goto bad;
+		}
+		bit = 1u << (st - ms_settings);
 		if (bit & seen) {
 			seterr(e, "%s: key \"%s\" given twice", prefix, key);
 			goto bad;
 		}
 		seen |= bit;
-		if (apply_key(cfg, key, value, MS_SRC_FILE, prefix, e))
+		if (apply_setting(cfg, st, value, MS_SRC_FILE, prefix, e))
 			continue;
 	bad:
 		if (ok)
@@ -529,19 +697,14 @@ bool ms_parse_file(const char *text, size_t len, const char *name,
 
 bool ms_apply_env(const struct ms_env *env, struct ms_config *cfg, char *err)
 {
-	static const char *const keys[] = {"ports", "connect", "tolerate",
-					   "log", "strict"};
-	static const char *const vars[] = {
-		"MPTCPSHIM_PORTS", "MPTCPSHIM_CONNECT", "MPTCPSHIM_TOLERATE",
-		"MPTCPSHIM_LOG", "MPTCPSHIM_STRICT"};
-	const char *values[] = {env->ports, env->connect, env->tolerate,
-				env->log, env->strict};
 	bool ok = true;
 	char e[MS_ERRLEN];
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (!values[i] ||
-		    apply_key(cfg, keys[i], values[i], MS_SRC_ENV, vars[i], e))
+	for (unsigned i = 0; i < MS_NKEYS; i++) {
+		const struct ms_setting *st = &ms_settings[i];
+
+		if (!env->value[i] || apply_setting(cfg, st, env->value[i],
+						    MS_SRC_ENV, st->var, e))
 			continue;
 		if (ok)
 			memcpy(err, e, MS_ERRLEN);

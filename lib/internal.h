@@ -3,7 +3,7 @@
 #ifndef MPTCPSHIM_INTERNAL_H
 #define MPTCPSHIM_INTERNAL_H
 
-#include "mptcpshim/config.h"
+#include "config.h"
 
 #include <netinet/in.h>
 #include <signal.h>

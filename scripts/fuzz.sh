@@ -34,7 +34,7 @@ done
 "$cc" -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
-	-Wformat=2 -Werror -Iinclude -Ilib \
+	-Wformat=2 -Werror -Ilib -DMS_SYSCONFDIR=\"/etc\" \
 	-o "$out/fuzz_config" tests/fuzz/fuzz_config.c "${sources[@]}"
 
 echo "fuzz: running $out/fuzz_config for ${seconds}s (seeds: tests/fuzz/corpus)"

@@ -13,8 +13,9 @@
  *   2  ms_parse_log(rest)
  *   3  ms_parse_bool(rest)
  *   4  ms_parse_optset(rest); written back, it must parse to the same set
- *   5  ms_apply_env: rest split at '\n' into ports, connect, tolerate,
- *      log, strict (a missing field is an unset variable)
+ *   5  ms_apply_env: rest split at '\n' into the variables of the
+ *      settings table, in its order: ports, connect, tolerate, log,
+ *      strict (a missing field is an unset variable)
  *   6  ms_portlist_match / ms_connect_match: "LIST\nSOCKADDR" where
  *      SOCKADDR is kind, truncation, then raw bytes of the address (see
  *      fuzz_match); the sockaddr is a heap block of exactly the length
@@ -27,7 +28,7 @@
  * matches exactly where its IPv4 address does; the first and last port of
  * every rule match an address the rule names.
  */
-#include "mptcpshim/config.h"
+#include "config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -122,6 +123,34 @@ static void roundtrip_optset(const struct ms_optset *set)
 		CHECK(ms_optset_has(&again, set->o[i].level, set->o[i].name));
 }
 
+/* Every setting, written by the table's writer, parses again with the
+ * table's parser to the same text; the whole description fits or says it
+ * did not. */
+static void roundtrip_table(const struct ms_config *cfg)
+{
+	static char buf[1 << 17], again[1 << 17];
+	char err[MS_ERRLEN];
+
+	for (unsigned i = 0; i < MS_NKEYS; i++) {
+		const struct ms_setting *st = &ms_settings[i];
+		struct ms_config fresh;
+
+		if (!st->format(cfg, buf, sizeof(buf)))
+			continue;
+		ms_config_init(&fresh);
+		if (!st->parse(buf, &fresh, err)) {
+			fprintf(stderr, "fuzz_config: %s \"%.200s\": %s\n",
+				st->name, buf, err);
+			abort();
+		}
+		CHECK(st->format(&fresh, again, sizeof(again)));
+		CHECK(strcmp(buf, again) == 0);
+		ms_config_free(&fresh);
+	}
+	if (ms_config_describe(cfg, buf, sizeof(buf)))
+		CHECK(buf[0] != '\0' && buf[strlen(buf) - 1] == '\n');
+}
+
 /* A heap block of exactly len bytes (at least the family field) holding
  * the first len bytes of sa: ASan sees any read past len. */
 static bool match_exact(const struct ms_portlist *pl, const void *sa,
@@ -189,6 +218,23 @@ static void check_rules_match(const struct ms_portlist *pl)
 	}
 }
 
+/* The lines of s, in the order of the settings table, as the variables
+ * (ports, connect, tolerate, log, strict); a missing line is unset. */
+static void split_env(char *s, struct ms_env *env)
+{
+	char *p = s;
+
+	memset(env, 0, sizeof(*env));
+	for (unsigned i = 0; i < MS_NKEYS && p; i++) {
+		char *nl = strchr(p, '\n');
+
+		env->value[i] = p;
+		if (nl)
+			*nl = '\0';
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
 static void fuzz_file(const uint8_t *data, size_t size, bool env_too)
 {
 	struct ms_config cfg;
@@ -204,23 +250,15 @@ static void fuzz_file(const uint8_t *data, size_t size, bool env_too)
 		roundtrip_ports(&cfg.ports);
 		roundtrip_ports(&cfg.connect);
 		roundtrip_optset(&cfg.tolerate);
+		roundtrip_table(&cfg);
 		check_rules_match(&cfg.ports);
 	}
 	if (env_too) {
 		/* The same text, each of its first lines as one variable. */
-		char *s = cstr(data, size), *p = s;
-		const char *f[5] = {NULL};
+		char *s = cstr(data, size);
 		struct ms_env env;
 
-		for (int i = 0; i < 5 && p; i++) {
-			char *nl = strchr(p, '\n');
-
-			f[i] = p;
-			if (nl)
-				*nl = '\0';
-			p = nl ? nl + 1 : NULL;
-		}
-		env = (struct ms_env){f[0], f[1], f[2], f[3], f[4]};
+		split_env(s, &env);
 		err_prepare(err);
 		if (!ms_apply_env(&env, &cfg, err))
 			err_check(err);
@@ -296,25 +334,17 @@ static void fuzz_env(const uint8_t *data, size_t size)
 {
 	struct ms_config cfg;
 	char err[MS_ERRLEN];
-	char *s = cstr(data, size), *p = s;
-	const char *f[5] = {NULL};
+	char *s = cstr(data, size);
 	struct ms_env env;
 
-	for (int i = 0; i < 5 && p; i++) {
-		char *nl = strchr(p, '\n');
-
-		f[i] = p;
-		if (nl)
-			*nl = '\0';
-		p = nl ? nl + 1 : NULL;
-	}
-	env = (struct ms_env){f[0], f[1], f[2], f[3], f[4]};
+	split_env(s, &env);
 	ms_config_init(&cfg);
 	err_prepare(err);
 	if (ms_apply_env(&env, &cfg, err)) {
 		roundtrip_ports(&cfg.ports);
 		roundtrip_ports(&cfg.connect);
 		roundtrip_optset(&cfg.tolerate);
+		roundtrip_table(&cfg);
 	} else {
 		err_check(err);
 	}

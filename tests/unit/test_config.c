@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "mptcpshim/config.h"
+#include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -450,6 +450,102 @@ static void test_many_entries(void **state)
 	ms_portlist_free(&pl);
 }
 
+/* The settings table: one row per setting, complete, its defaults the
+ * state of a fresh configuration, and every file key reachable by the
+ * file parser and its variable by ms_apply_env. */
+static void test_settings_table(void **state)
+{
+	char err[MS_ERRLEN], out[512];
+	struct ms_config cfg;
+
+	(void)state;
+	for (unsigned i = 0; i < MS_NSETTINGS; i++) {
+		const struct ms_setting *st = &ms_settings[i];
+
+		assert_non_null(st->name);
+		assert_ptr_equal(ms_setting_find(st->name), st);
+		assert_int_equal(strncmp(st->var, "MPTCPSHIM_", 10), 0);
+		assert_non_null(st->def);
+		assert_non_null(st->doc);
+		assert_null(strchr(st->doc, '\n'));
+		/* an option takes an argument or is a flag, never both */
+		assert_true((st->arg != NULL) != (st->flag != NULL));
+		assert_int_equal(st->in_file, i < MS_NKEYS);
+		if (!st->in_file) {
+			assert_null(st->parse);
+			continue;
+		}
+		assert_non_null(st->parse);
+		assert_non_null(st->format);
+		/* the documented default is what a fresh configuration has */
+		ms_config_init(&cfg);
+		assert_true(st->format(&cfg, out, sizeof(out)));
+		assert_string_equal(out, st->def);
+		assert_int_equal(cfg.src[i], MS_SRC_DEFAULT);
+		ms_config_free(&cfg);
+	}
+	assert_null(ms_setting_find("port"));
+	assert_string_equal(ms_settings[MS_SET_CONFIG].name, "config");
+	assert_string_equal(ms_settings[MS_SET_STRICT].flag, "1");
+	/* the named aliases are the array's members */
+	ms_config_init(&cfg);
+	cfg.src[MS_SET_LOG] = MS_SRC_ENV;
+	assert_int_equal(cfg.log_src, MS_SRC_ENV);
+	ms_config_free(&cfg);
+
+	/* every file key, and every variable, reaches its setting */
+	for (unsigned i = 0; i < MS_NKEYS; i++) {
+		const struct ms_setting *st = &ms_settings[i];
+		static const char *const value[MS_NKEYS] = {
+			[MS_SET_PORTS] = "8443",
+			[MS_SET_CONNECT] = "443",
+			[MS_SET_TOLERATE] = "TCP_QUICKACK",
+			[MS_SET_LOG] = "debug",
+			[MS_SET_STRICT] = "1",
+		};
+		char text[128];
+		struct ms_env env = {0};
+
+		snprintf(text, sizeof(text), "%s = %s\n", st->name, value[i]);
+		assert_true(parse_text(text, &cfg, err));
+		assert_int_equal(cfg.src[i], MS_SRC_FILE);
+		assert_true(st->format(&cfg, out, sizeof(out)));
+		assert_string_equal(out, value[i]);
+		ms_config_free(&cfg);
+
+		env.value[i] = value[i];
+		ms_config_init(&cfg);
+		assert_true(ms_apply_env(&env, &cfg, err));
+		assert_int_equal(cfg.src[i], MS_SRC_ENV);
+		assert_true(st->format(&cfg, out, sizeof(out)));
+		assert_string_equal(out, value[i]);
+		ms_config_free(&cfg);
+	}
+}
+
+/* What a running library publishes: one name=value line per setting. */
+static void test_config_describe(void **state)
+{
+	struct ms_config cfg;
+	char err[MS_ERRLEN], out[512];
+
+	(void)state;
+	assert_true(parse_text("ports = 443,[2001:db8::1]:8443\nstrict = yes\n",
+			       &cfg, err));
+	assert_true(ms_config_describe(&cfg, out, sizeof(out)));
+	assert_string_equal(out, "ports=443,[2001:db8::1]:8443\n"
+				 "connect=none\n"
+				 "tolerate=TCP_NODELAY,TCP_CORK,TCP_KEEPIDLE,"
+				 "TCP_KEEPINTVL,TCP_KEEPCNT,TCP_DEFER_ACCEPT,"
+				 "TCP_FASTOPEN\n"
+				 "log=info\n"
+				 "strict=1\n");
+	/* too small: false, and still a string */
+	assert_false(ms_config_describe(&cfg, out, 20));
+	assert_non_null(memchr(out, '\0', 20));
+	ms_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +563,8 @@ int main(void)
 		cmocka_unit_test(test_connect_list),
 		cmocka_unit_test(test_tolerate),
 		cmocka_unit_test(test_many_entries),
+		cmocka_unit_test(test_settings_table),
+		cmocka_unit_test(test_config_describe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

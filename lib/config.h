@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mptcpshim configuration: parsing and matching.
+ * mptcpshim configuration: the settings table, parsing and matching.
  *
  * Pure code: no interposition, no global state, no I/O besides what the
- * caller passes in. The library, the unit tests and the command-line tool
- * all use these functions, so there is exactly one parser.
+ * caller passes in. The library, the unit tests, the mptcpshim command
+ * and the man pages' generator all use it, so there is exactly one parser
+ * and one description of each setting. Not an installed API: the library
+ * exports only the functions it interposes.
  */
 #ifndef MPTCPSHIM_CONFIG_H
 #define MPTCPSHIM_CONFIG_H
@@ -60,17 +62,67 @@ enum ms_source {
 	MS_SRC_ENV,
 };
 
+/* The settings, in the order of the table below (and of `check`). Those
+ * with a file key come first; MS_SET_CONFIG (the file's own path) is a
+ * variable and an option only. */
+enum ms_setting_id {
+	MS_SET_PORTS,
+	MS_SET_CONNECT,
+	MS_SET_TOLERATE,
+	MS_SET_LOG,
+	MS_SET_STRICT,
+	MS_SET_CONFIG,
+	MS_NSETTINGS,
+};
+#define MS_NKEYS MS_SET_CONFIG /* settings that a file can hold */
+
 struct ms_config {
 	struct ms_portlist ports;   /* listeners: unset means all */
 	struct ms_portlist connect; /* destinations: unset means none */
 	struct ms_optset tolerate;
 	enum ms_log_level log;
 	bool strict;
-	enum ms_source ports_src, connect_src, tolerate_src, log_src,
-		strict_src;
+	/* Where each setting came from: src[MS_SET_...], or by name. */
+	union {
+		enum ms_source src[MS_NSETTINGS];
+		struct {
+			enum ms_source ports_src, connect_src, tolerate_src,
+				log_src, strict_src, config_src;
+		};
+	};
 	/* The configuration was invalid: convert nothing. */
 	bool broken;
 };
+
+/*
+ * One row per setting: what the library reads (the file key, the
+ * variable), how it is parsed and written back, and what the mptcpshim
+ * command offers for it (`--KEY ARG`, or a flag) and documents (`check`,
+ * --help, the man pages). A new setting is one row here and one member
+ * of struct ms_config.
+ */
+struct ms_setting {
+	const char *name; /* file key and option name: "ports" (--ports) */
+	const char *var;  /* environment variable: "MPTCPSHIM_PORTS" */
+	bool in_file;	  /* a key of the configuration file */
+	const char *arg;  /* the option's argument ("LIST"); NULL: a flag */
+	const char *flag; /* a flag's value in the variable ("1") */
+	const char *def;  /* the default, as `check` shows it */
+	const char *doc;  /* one line: what it does */
+	/* Parses s into cfg (NULL: not a setting of struct ms_config). */
+	bool (*parse)(const char *s, struct ms_config *cfg, char *err);
+	/* Writes cfg's value as the setting's syntax; false if too long. */
+	bool (*format)(const struct ms_config *cfg, char *buf, size_t len);
+};
+extern const struct ms_setting ms_settings[MS_NSETTINGS];
+
+/* The row of a file key or option name; NULL if there is none. */
+const struct ms_setting *ms_setting_find(const char *name);
+
+/* "ports=443\nconnect=none\n...": every setting of the file with its
+ * value, one "name=value" line each (what a running library publishes).
+ * Returns false if it did not fit in len bytes. */
+bool ms_config_describe(const struct ms_config *cfg, char *buf, size_t len);
 
 /* Value parsers. On failure they return false and write a one-line
  * message naming the offending text into err (MS_ERRLEN bytes). */
@@ -85,17 +137,21 @@ bool ms_parse_optset(const char *s, struct ms_optset *out, char *err);
 bool ms_parse_file(const char *text, size_t len, const char *name,
 		   struct ms_config *cfg, char *err);
 
-/* Environment overrides, each may be NULL (not set). */
+/* Environment overrides, each may be NULL (not set): value[MS_SET_...],
+ * or by name. ms_apply_env() ignores config (the caller reads the file). */
 struct ms_env {
-	const char *ports;
-	const char *connect;
-	const char *tolerate;
-	const char *log;
-	const char *strict;
+	union {
+		const char *value[MS_NSETTINGS];
+		struct {
+			const char *ports, *connect, *tolerate, *log, *strict,
+				*config;
+		};
+	};
 };
 bool ms_apply_env(const struct ms_env *env, struct ms_config *cfg, char *err);
 
-/* cfgfile.c: reads the MPTCPSHIM_* variables (secure_getenv). */
+/* cfgfile.c: reads the MPTCPSHIM_* variables of the table
+ * (secure_getenv), MPTCPSHIM_CONFIG included. */
 void ms_env_read(struct ms_env *env);
 /* cfgfile.c: reads and applies a configuration file. A missing file is no
  * error unless explicit_path; /dev/null means none. A privileged process
