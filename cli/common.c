@@ -73,6 +73,164 @@ int cli_opt_value(int argc, char **argv, int *i, const char *name,
 	return 1;
 }
 
+/* The long option that an argument like "--co" or "--ports=x" names, and
+ * whether more than one starts with it. */
+static const struct option *
+long_named(const char *arg, const struct option *longopts, bool *ambiguous)
+{
+	const struct option *found = NULL;
+	size_t n;
+
+	*ambiguous = false;
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	arg += 2;
+	n = strcspn(arg, "=");
+	for (const struct option *o = longopts; o && o->name; o++) {
+		if (strncmp(o->name, arg, n) != 0)
+			continue;
+		if (o->name[n] == '\0')
+			return o; /* exact */
+		if (found)
+			*ambiguous = true;
+		found = o;
+	}
+	return found;
+}
+
+int cli_getopt(int argc, char **argv, bool in_order, const char *optstring,
+	       const struct option *longopts)
+{
+	char spec[64];
+	const char *arg;
+	bool ambiguous;
+	const struct option *o;
+	int c;
+
+	snprintf(spec, sizeof(spec), "%s:%s", in_order ? "+" : "", optstring);
+	opterr = 0;
+	c = getopt_long(argc, argv, spec, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	/* What was wrong, named as the user wrote it. */
+	arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	o = long_named(arg, longopts, &ambiguous);
+	if (c == ':') {
+		if (o)
+			cli_usage_err("option --%s needs a value", o->name);
+		else
+			cli_usage_err("option -%c needs a value", optopt);
+	} else if (o && ambiguous) {
+		cli_usage_err("option '%.*s' is ambiguous",
+			      (int)strcspn(arg, "="), arg);
+	} else if (o && o->has_arg == no_argument && strchr(arg, '=')) {
+		cli_usage_err("option --%s takes no value", o->name);
+	} else if (optopt && !o && strncmp(arg, "--", 2) != 0) {
+		cli_usage_err("unknown option '-%c'", optopt);
+	} else {
+		cli_usage_err("unknown option '%s'", arg);
+	}
+	return '?';
+}
+
+size_t cli_setting_options(struct option *out)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < MS_NSETTINGS; i++) {
+		const struct ms_setting *st = &ms_settings[i];
+
+		out[n++] = (struct option){
+			.name = st->name,
+			.has_arg = st->arg ? required_argument : no_argument,
+			.val = CLI_OPT_SETTING + (int)i,
+		};
+	}
+	return n;
+}
+
+void cli_setting_help(FILE *f)
+{
+	enum { INDENT = 20, WIDTH = 79 };
+
+	for (unsigned i = 0; i < MS_NSETTINGS; i++) {
+		const struct ms_setting *st = &ms_settings[i];
+		char head[32], text[512];
+		const char *p = text;
+		size_t col = INDENT;
+
+		snprintf(head, sizeof(head), "  --%s%s%s", st->name,
+			 st->arg ? " " : "", st->arg ? st->arg : "");
+		if (strlen(head) >= INDENT - 1)
+			fprintf(f, "%s\n%*s", head, INDENT, "");
+		else
+			fprintf(f, "%-*s", INDENT, head);
+		snprintf(text, sizeof(text), "%s (%s%s%s)", st->doc, st->var,
+			 st->flag ? "=" : "", st->flag ? st->flag : "");
+		/* words wrapped at WIDTH columns, under the first one */
+		while (*p) {
+			size_t w = strcspn(p, " ");
+
+			if (col > INDENT && col + 1 + w > WIDTH) {
+				fprintf(f, "\n%*s", INDENT, "");
+				col = INDENT;
+			}
+			fprintf(f, "%s%.*s", col > INDENT ? " " : "", (int)w,
+				p);
+			col += (col > INDENT ? 1 : 0) + w;
+			p += w;
+			p += strspn(p, " ");
+		}
+		fputc('\n', f);
+	}
+}
+
+bool cli_setting_valid(const struct ms_setting *st, const char *value)
+{
+	char err[MS_ERRLEN];
+	struct ms_config scratch;
+	bool ok;
+
+	ms_config_init(&scratch);
+	ok = st->parse(value, &scratch, err);
+	ms_config_free(&scratch);
+	if (!ok)
+		cli_usage_err("--%s: %s", st->name, err);
+	return ok;
+}
+
+bool cli_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+const char *cli_quote(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len == 0)
+		return buf;
+	for (; *s && n + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			n += (size_t)snprintf(buf + n, len - n, "\\n");
+		else if (c == '\t')
+			n += (size_t)snprintf(buf + n, len - n, "\\t");
+		else if (c == '\r')
+			n += (size_t)snprintf(buf + n, len - n, "\\r");
+		else if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 static bool readable_file(const char *p)
 {
 	struct stat st;

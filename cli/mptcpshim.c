@@ -37,28 +37,33 @@ static const char main_help[] =
 	"mptcpshim(1)\n"
 	"and mptcpshim.conf(5).\n";
 
-static const char run_help[] =
-	"Usage: mptcpshim run [--ports LIST] [--log LEVEL] [--strict]\n"
-	"                     [--config FILE] -- CMD [ARGS...]\n"
-	"\n"
-	"Runs CMD with libmptcpshim preloaded: its TCP listeners on the "
-	"listed\n"
-	"ports become MPTCP listeners. An LD_PRELOAD already set is kept; the\n"
-	"library is appended to it, never twice.\n"
-	"\n"
-	"  --ports LIST    ports to convert, e.g. 443,8000-8099,[::1]:8443,\n"
-	"                  or all, or none (sets MPTCPSHIM_PORTS)\n"
-	"  --log LEVEL     off, error, warn, info or debug (MPTCPSHIM_LOG)\n"
-	"  --strict        an invalid configuration stops the program at "
-	"load,\n"
-	"                  and bind() fails where it would stay TCP\n"
-	"                  (MPTCPSHIM_STRICT=1)\n"
-	"  --config FILE   configuration file (MPTCPSHIM_CONFIG); /dev/null "
-	"for none\n"
-	"\n"
-	"The settings are checked with the library's parser before CMD runs.\n"
-	"Exit status: CMD's; 2 for invalid options or configuration, 126 if\n"
-	"CMD cannot be executed, 127 if it is not found.\n";
+static void run_usage(void)
+{
+	fputs("Usage: mptcpshim run [OPTIONS] [--] CMD [ARGS...]\n"
+	      "\n"
+	      "Runs CMD with libmptcpshim preloaded: its TCP listeners on the "
+	      "listed\n"
+	      "ports become MPTCP listeners. An LD_PRELOAD already set is "
+	      "kept; the\n"
+	      "library is appended to it, never twice. Each option sets the "
+	      "library's\n"
+	      "variable for CMD:\n"
+	      "\n",
+	      stdout);
+	cli_setting_help(stdout);
+	fputs("  -h, --help        this text\n"
+	      "\n"
+	      "The settings are checked with the library's parser before CMD "
+	      "runs.\n"
+	      "A program that LD_PRELOAD cannot reach (statically linked, Go, "
+	      "setuid,\n"
+	      "file capabilities) gets a warning saying why, and runs "
+	      "anyway.\n"
+	      "Exit status: CMD's; 2 for invalid options or configuration, "
+	      "126 if\n"
+	      "CMD cannot be executed, 127 if it is not found.\n",
+	      stdout);
+}
 
 static const char check_help[] =
 	"Usage: mptcpshim check [--no-env] [FILE]\n"
@@ -67,10 +72,12 @@ static const char check_help[] =
 	"prints\n"
 	"the settings the library would use, each with its source (file,\n"
 	"environment or default). Without FILE: $MPTCPSHIM_CONFIG, else\n"
-	"the system file. The MPTCPSHIM_PORTS, MPTCPSHIM_CONNECT,\n"
-	"MPTCPSHIM_TOLERATE, MPTCPSHIM_LOG and MPTCPSHIM_STRICT variables of\n"
+	"the system file. The library's variables (MPTCPSHIM_PORTS ...) of\n"
 	"this environment are applied as the library applies them,\n"
 	"unless --no-env is given.\n"
+	"\n"
+	"  --no-env       leave the environment's variables out\n"
+	"  -h, --help     this text\n"
 	"\n"
 	"Exit status: 0 valid, 1 invalid (the parser's message on stderr),\n"
 	"2 bad arguments.\n";
@@ -99,55 +106,51 @@ static char *preload_with(const char *cur, const char *lib)
 	return out;
 }
 
+/* The options of run: the settings table's, and --help. */
+static int run_options(int argc, char **argv, const char **value)
+{
+	struct option longopts[MS_NSETTINGS + 2];
+	size_t n = cli_setting_options(longopts);
+	int c;
+
+	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[n] = (struct option){0};
+	while ((c = cli_getopt(argc, argv, true, "h", longopts)) != -1) {
+		if (c == 'h') {
+			run_usage();
+			return -1;
+		}
+		if (c < CLI_OPT_SETTING || c >= CLI_OPT_SETTING + MS_NSETTINGS)
+			return EX_USAGE_2;
+		c -= CLI_OPT_SETTING;
+		value[c] = ms_settings[c].arg ? optarg : ms_settings[c].flag;
+	}
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	const char *ports = NULL, *log = NULL, *config = NULL, *lib;
+	const char *value[MS_NSETTINGS] = {NULL}, *lib, *path, *cmd;
 	char err[MS_ERRLEN], abs[PATH_MAX], *preload;
+	const char *config;
 	struct ms_config cfg;
-	struct ms_portlist pl = {0};
-	enum ms_log_level lvl;
 	struct ms_env env;
-	bool strict = false, explicit_path, present;
-	const char *path;
-	int i, r;
+	bool explicit_path, present;
+	int r = run_options(argc, argv, value);
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (cli_is_help(a)) {
-			fputs(run_help, stdout);
-			return EX_OK;
-		}
-		if (strcmp(a, "--strict") == 0) {
-			strict = true;
-			continue;
-		}
-		if ((r = cli_opt_value(argc, argv, &i, "--ports", &ports)) ||
-		    (r = cli_opt_value(argc, argv, &i, "--log", &log)) ||
-		    (r = cli_opt_value(argc, argv, &i, "--config", &config))) {
-			if (r < 0)
-				return EX_USAGE_2;
-			continue;
-		}
-		return cli_usage_err("unknown option '%s'", a);
-	}
-	if (i >= argc)
+	if (r)
+		return r < 0 ? EX_OK : r;
+	if (optind >= argc)
 		return cli_usage_err("no command to run (mptcpshim run "
 				     "[OPTIONS] -- CMD [ARGS...])");
+	cmd = argv[optind];
 
 	/* Each option with the library's parser, named as the user wrote
 	 * it, then the whole configuration as the library will see it. */
-	if (ports && !ms_parse_ports(ports, &pl, err))
-		return cli_usage_err("--ports: %s", err);
-	ms_portlist_free(&pl);
-	if (log && !ms_parse_log(log, &lvl, err))
-		return cli_usage_err("--log: %s", err);
+	for (unsigned i = 0; i < MS_NKEYS; i++)
+		if (value[i] && !cli_setting_valid(&ms_settings[i], value[i]))
+			return EX_USAGE_2;
+	config = value[MS_SET_CONFIG];
 	if (config) {
 		if (*config == '\0')
 			return cli_usage_err("--config: empty file name");
@@ -157,7 +160,7 @@ int cmd_run(int argc, char **argv)
 					strerror(errno));
 				return EX_USAGE_2;
 			}
-			config = abs;
+			config = value[MS_SET_CONFIG] = abs;
 		}
 		path = config;
 		explicit_path = true;
@@ -166,18 +169,15 @@ int cmd_run(int argc, char **argv)
 	}
 	ms_config_init(&cfg);
 	ms_env_read(&env);
-	if (ports)
-		env.ports = ports;
-	if (log)
-		env.log = log;
-	if (strict)
-		env.strict = "1";
+	for (unsigned i = 0; i < MS_NKEYS; i++)
+		if (value[i])
+			env.value[i] = value[i];
 	if (!ms_config_read(&cfg, path, explicit_path, &env, &present, err)) {
 		ms_config_free(&cfg);
 		cli_err("%s", err);
 		cli_err("invalid configuration: not starting %s (see "
 			"'mptcpshim check')",
-			argv[i]);
+			cmd);
 		return EX_USAGE_2;
 	}
 	ms_config_free(&cfg);
@@ -196,53 +196,63 @@ int cmd_run(int argc, char **argv)
 		return EX_USAGE_2;
 	}
 	preload = preload_with(getenv("LD_PRELOAD"), lib);
-	if (!preload || setenv("LD_PRELOAD", preload, 1) != 0 ||
-	    (config && setenv("MPTCPSHIM_CONFIG", config, 1) != 0) ||
-	    (ports && setenv("MPTCPSHIM_PORTS", ports, 1) != 0) ||
-	    (log && setenv("MPTCPSHIM_LOG", log, 1) != 0) ||
-	    (strict && setenv("MPTCPSHIM_STRICT", "1", 1) != 0)) {
+	if (!preload || setenv("LD_PRELOAD", preload, 1) != 0) {
 		cli_err("out of memory");
 		return EX_FAIL;
 	}
 	free(preload);
-	execvp(argv[i], argv + i);
+	for (unsigned i = 0; i < MS_NSETTINGS; i++) {
+		if (value[i] && setenv(ms_settings[i].var, value[i], 1) != 0) {
+			cli_err("out of memory");
+			return EX_FAIL;
+		}
+	}
+	execvp(cmd, argv + optind);
 	r = errno;
-	cli_err("%s: %s", argv[i], strerror(r));
+	cli_err("%s: %s", cmd, strerror(r));
 	return r == ENOENT ? 127 : 126;
 }
 
-static void print_setting(const char *key, const char *value,
-			  enum ms_source src, const char *var)
+static void print_setting(const struct ms_setting *st, const char *value,
+			  enum ms_source src)
 {
 	if (src == MS_SRC_ENV)
-		printf("%s = %s (environment: %s)\n", key, value, var);
+		printf("%s = %s (environment: %s)\n", st->name, value, st->var);
 	else
-		printf("%s = %s (%s)\n", key, value, ms_source_name(src));
+		printf("%s = %s (%s)\n", st->name, value, ms_source_name(src));
 }
 
 int cmd_check(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"no-env", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
 	const char *file = NULL, *path;
-	char err[MS_ERRLEN], list[4096];
-	bool explicit_path, present, no_env = false, ok;
+	char err[MS_ERRLEN], value[4096];
+	bool explicit_path, present, no_env = false;
 	struct ms_config cfg;
 	struct ms_env env = {0};
+	int c;
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
+	while ((c = cli_getopt(argc, argv, false, "h", longopts)) != -1) {
+		switch (c) {
+		case 'h':
 			fputs(check_help, stdout);
 			return EX_OK;
-		}
-		if (strcmp(argv[i], "--no-env") == 0)
+		case 'n':
 			no_env = true;
-		else if (argv[i][0] == '-' && argv[i][1] != '\0')
-			return cli_usage_err("unknown option '%s'", argv[i]);
-		else if (file)
-			return cli_usage_err("one FILE at most ('%s' and '%s')",
-					     file, argv[i]);
-		else
-			file = argv[i];
+			break;
+		default:
+			return EX_USAGE_2;
+		}
 	}
+	if (argc - optind > 1)
+		return cli_usage_err("one FILE at most ('%s' and '%s')",
+				     argv[optind], argv[optind + 1]);
+	if (optind < argc)
+		file = argv[optind];
 	if (file) {
 		path = file;
 		explicit_path = true;
@@ -252,8 +262,7 @@ int cmd_check(int argc, char **argv)
 	if (!no_env)
 		ms_env_read(&env);
 	ms_config_init(&cfg);
-	ok = ms_config_read(&cfg, path, explicit_path, &env, &present, err);
-	if (!ok) {
+	if (!ms_config_read(&cfg, path, explicit_path, &env, &present, err)) {
 		ms_config_free(&cfg);
 		cli_err("%s", err);
 		return EX_FAIL;
@@ -266,26 +275,16 @@ int cmd_check(int argc, char **argv)
 	if (file)
 		printf("; given on the command line)\n");
 	else if (explicit_path)
-		printf("; environment: MPTCPSHIM_CONFIG)\n");
+		printf("; environment: %s)\n", ms_settings[MS_SET_CONFIG].var);
 	else
 		printf("; default)\n");
-	if (cfg.ports.mode == MS_LIST_UNSET)
-		strcpy(list, "all");
-	else if (!ms_portlist_format(&cfg.ports, list, sizeof(list)))
-		strcpy(list, "(a list too long to show)");
-	print_setting("ports", list, cfg.ports_src, "MPTCPSHIM_PORTS");
-	if (cfg.connect.mode == MS_LIST_UNSET)
-		strcpy(list, "none");
-	else if (!ms_portlist_format(&cfg.connect, list, sizeof(list)))
-		strcpy(list, "(a list too long to show)");
-	print_setting("connect", list, cfg.connect_src, "MPTCPSHIM_CONNECT");
-	if (!ms_optset_format(&cfg.tolerate, list, sizeof(list)))
-		strcpy(list, "(a list too long to show)");
-	print_setting("tolerate", list, cfg.tolerate_src, "MPTCPSHIM_TOLERATE");
-	print_setting("log", ms_log_level_name(cfg.log), cfg.log_src,
-		      "MPTCPSHIM_LOG");
-	print_setting("strict", cfg.strict ? "1" : "0", cfg.strict_src,
-		      "MPTCPSHIM_STRICT");
+	for (unsigned i = 0; i < MS_NKEYS; i++) {
+		const struct ms_setting *st = &ms_settings[i];
+
+		if (!st->format(&cfg, value, sizeof(value)))
+			strcpy(value, "(a list too long to show)");
+		print_setting(st, value, cfg.src[i]);
+	}
 	printf("library = %s (%s)\n", cli_library_path(),
 	       secure_getenv("MPTCPSHIM_LIBRARY") ? "environment: "
 						    "MPTCPSHIM_LIBRARY"

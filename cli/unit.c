@@ -22,25 +22,36 @@
 #define MARKER	    "# Written by 'mptcpshim enable'."
 #define VALUE_MAX   8192
 
-static const char enable_help[] =
-	"Usage: mptcpshim enable UNIT [--ports LIST] [--log LEVEL] [--strict]\n"
-	"                        [--config FILE] [--root DIR]\n"
-	"\n"
-	"Preloads the library into a systemd service with a drop-in file,\n"
-	"/etc/systemd/system/UNIT.d/mptcpshim.conf; the vendor unit is not\n"
-	"touched. An LD_PRELOAD the unit already sets is kept, the library is\n"
-	"appended to it. The options become MPTCPSHIM_PORTS, MPTCPSHIM_LOG,\n"
-	"MPTCPSHIM_STRICT and MPTCPSHIM_CONFIG in the drop-in. When systemd\n"
-	"runs, 'systemctl daemon-reload' follows; restart the service to "
-	"apply\n"
-	"(the command is printed). Running it again with the same options\n"
-	"changes nothing.\n"
-	"\n"
-	"  --root DIR      work on the unit files under DIR, not on the "
-	"running\n"
-	"                  system (no systemctl calls)\n"
-	"\n"
-	"Exit status: 0 done (or nothing to do), 1 failure, 2 bad arguments.\n";
+static void enable_usage(void)
+{
+	fputs("Usage: mptcpshim enable UNIT [OPTIONS]\n"
+	      "\n"
+	      "Preloads the library into a systemd service with a drop-in "
+	      "file,\n"
+	      "/etc/systemd/system/UNIT.d/mptcpshim.conf; the vendor unit is "
+	      "not\n"
+	      "touched. An LD_PRELOAD the unit already sets is kept, the "
+	      "library is\n"
+	      "appended to it. Each option becomes the library's variable in "
+	      "the\n"
+	      "drop-in. When systemd runs, 'systemctl daemon-reload' follows; "
+	      "restart\n"
+	      "the service to apply (the command is printed). Running it again "
+	      "with\n"
+	      "the same options changes nothing.\n"
+	      "\n",
+	      stdout);
+	cli_setting_help(stdout);
+	fputs("  --root DIR        work on the unit files under DIR, not on "
+	      "the "
+	      "running\n"
+	      "                    system (no systemctl calls)\n"
+	      "  -h, --help        this text\n"
+	      "\n"
+	      "Exit status: 0 done (or nothing to do), 1 failure, 2 bad "
+	      "arguments.\n",
+	      stdout);
+}
 
 static const char disable_help[] =
 	"Usage: mptcpshim disable UNIT [--root DIR]\n"
@@ -432,52 +443,50 @@ static bool daemon_reload(void)
 struct unit_args {
 	char unit[256];
 	const char *root;
-	const char *ports, *log, *config;
-	bool strict;
+	const char *value[MS_NSETTINGS]; /* enable: --ports ... */
 };
 
 static int parse_unit_args(int argc, char **argv, struct unit_args *a,
 			   bool enable)
 {
-	const char *name = NULL;
-	int r;
+	struct option longopts[MS_NSETTINGS + 3];
+	size_t n = enable ? cli_setting_options(longopts) : 0;
+	const char *name;
+	int c;
 
+	longopts[n++] = (struct option){"root", required_argument, NULL, 'r'};
+	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[n] = (struct option){0};
 	memset(a, 0, sizeof(*a));
 	a->root = "/";
-	for (int i = 1; i < argc; i++) {
-		const char *s = argv[i];
-
-		if (cli_is_help(s)) {
-			fputs(enable ? enable_help : disable_help, stdout);
+	while ((c = cli_getopt(argc, argv, false, "h", longopts)) != -1) {
+		if (c == 'h') {
+			if (enable)
+				enable_usage();
+			else
+				fputs(disable_help, stdout);
 			return -1;
 		}
-		if ((r = cli_opt_value(argc, argv, &i, "--root", &a->root)))
-			goto got;
-		if (enable &&
-		    ((r = cli_opt_value(argc, argv, &i, "--ports",
-					&a->ports)) ||
-		     (r = cli_opt_value(argc, argv, &i, "--log", &a->log)) ||
-		     (r = cli_opt_value(argc, argv, &i, "--config",
-					&a->config))))
-			goto got;
-		if (enable && strcmp(s, "--strict") == 0) {
-			a->strict = true;
-			continue;
-		}
-		if (s[0] == '-')
-			return cli_usage_err("unknown option '%s'", s);
-		if (name)
-			return cli_usage_err("one UNIT only ('%s' and '%s')",
-					     name, s);
-		name = s;
-		continue;
-	got:
-		if (r < 0)
+		if (c == 'r') {
+			a->root = optarg;
+		} else if (c >= CLI_OPT_SETTING &&
+			   c < CLI_OPT_SETTING + MS_NSETTINGS) {
+			const struct ms_setting *st =
+				&ms_settings[c - CLI_OPT_SETTING];
+
+			a->value[c - CLI_OPT_SETTING] =
+				st->arg ? optarg : st->flag;
+		} else {
 			return EX_USAGE_2;
+		}
 	}
-	if (!name)
+	if (optind >= argc)
 		return cli_usage_err("which unit? (mptcpshim %s UNIT)",
 				     enable ? "enable" : "disable");
+	if (argc - optind > 1)
+		return cli_usage_err("one UNIT only ('%s' and '%s')",
+				     argv[optind], argv[optind + 1]);
+	name = argv[optind];
 	if (!unit_name(name, a->unit, sizeof(a->unit)))
 		return cli_usage_err("'%s' is not the name of a service unit "
 				     "(e.g. nginx or nginx.service)",
@@ -538,33 +547,30 @@ int cmd_enable(int argc, char **argv)
 	struct env_state st;
 	char err[MS_ERRLEN], dir[PATH_MAX], path[PATH_MAX + 32];
 	char unit_path[PATH_MAX] = "", kept[VALUE_MAX], preload[VALUE_MAX];
-	char text[4 * VALUE_MAX], old[4 * VALUE_MAX], cfgabs[PATH_MAX];
-	struct ms_portlist pl = {0};
-	enum ms_log_level lvl;
-	const char *lib;
+	char text[4 * VALUE_MAX], old[4 * VALUE_MAX];
+	const char *lib, *config;
 	bool systemd;
 	int r = parse_unit_args(argc, argv, &a, true);
 
 	if (r)
 		return r < 0 ? EX_OK : r;
-	if (a.ports && !ms_parse_ports(a.ports, &pl, err))
-		return cli_usage_err("--ports: %s", err);
-	ms_portlist_free(&pl);
-	if (a.log && !ms_parse_log(a.log, &lvl, err))
-		return cli_usage_err("--log: %s", err);
-	if (a.config) {
+	for (unsigned i = 0; i < MS_NKEYS; i++)
+		if (a.value[i] &&
+		    !cli_setting_valid(&ms_settings[i], a.value[i]))
+			return EX_USAGE_2;
+	config = a.value[MS_SET_CONFIG];
+	if (config) {
 		struct ms_config cfg;
 		bool present;
 
-		if (a.config[0] != '/')
+		if (config[0] != '/')
 			return cli_usage_err("--config: give an absolute path "
 					     "(the service does not run in "
 					     "this directory)");
-		snprintf(cfgabs, sizeof(cfgabs), "%s", a.config);
 		ms_config_init(&cfg);
 		/* checked in the root the unit will run in */
-		join(path, sizeof(path), a.root, a.config, NULL, NULL);
-		if (strcmp(a.config, "/dev/null") != 0 &&
+		join(path, sizeof(path), a.root, config, NULL, NULL);
+		if (strcmp(config, "/dev/null") != 0 &&
 		    !ms_load_file(path, true, &cfg, &present, err)) {
 			ms_config_free(&cfg);
 			return cli_usage_err("--config: %s", err);
@@ -600,14 +606,10 @@ int cmd_enable(int argc, char **argv)
 		 "[Service]\n",
 		 MARKER, a.unit, *kept ? kept : "nothing");
 	add_env_line(text, sizeof(text), "LD_PRELOAD", preload);
-	if (a.ports)
-		add_env_line(text, sizeof(text), "MPTCPSHIM_PORTS", a.ports);
-	if (a.log)
-		add_env_line(text, sizeof(text), "MPTCPSHIM_LOG", a.log);
-	if (a.strict)
-		add_env_line(text, sizeof(text), "MPTCPSHIM_STRICT", "1");
-	if (a.config)
-		add_env_line(text, sizeof(text), "MPTCPSHIM_CONFIG", cfgabs);
+	for (unsigned i = 0; i < MS_NSETTINGS; i++)
+		if (a.value[i])
+			add_env_line(text, sizeof(text), ms_settings[i].var,
+				     a.value[i]);
 
 	join(dir, sizeof(dir), a.root, "/etc/systemd/system", a.unit, NULL);
 	strcat(dir, ".d");

@@ -525,9 +525,9 @@ const struct ms_setting ms_settings[MS_NSETTINGS] = {
 			.in_file = true,
 			.flag = "1",
 			.def = "0",
-			.doc = "1: an invalid configuration stops the "
-			       "program at load, and a bind() that would "
-			       "stay TCP fails",
+			.doc = "an invalid configuration stops the program "
+			       "at load, and a bind() that would stay TCP "
+			       "fails (1 or 0)",
 			.parse = parse_strict,
 			.format = format_strict,
 		},

@@ -99,6 +99,47 @@ wait_line() {
 	[[ "$output" == *"LD_PRELOAD=$SHIM"* ]]
 }
 
+@test "run: --connect and --tolerate become the library's variables too" {
+	run "$CLI" run --connect 443,[2001:db8::1]:8443 --tolerate TCP_QUICKACK -- env
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"MPTCPSHIM_CONNECT=443,[2001:db8::1]:8443"* ]]
+	[[ "$output" == *"MPTCPSHIM_TOLERATE=TCP_QUICKACK"* ]]
+	run "$CLI" run --tolerate TCP_NOPE -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--tolerate: unknown socket option \"TCP_NOPE\""* ]]
+	run "$CLI" run --connect 0 -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--connect: invalid entry \"0\""* ]]
+}
+
+@test "run: options as getopt_long reads them; the command's own stay its own" {
+	run "$CLI" run --ports=443 --log=warn sh -c 'echo "$MPTCPSHIM_PORTS $MPTCPSHIM_LOG $*"' sh --log x
+	[ "$status" -eq 0 ]
+	[ "$output" = "443 warn --log x" ]
+	run "$CLI" run --strict=1 -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"option --strict takes no value"* ]]
+	run "$CLI" run --co 443 -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"option '--co' is ambiguous"* ]]
+	run "$CLI" run -x -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown option '-x'"* ]]
+}
+
+@test "run and enable --help name every setting of the table" {
+	for sub in run enable; do
+		run "$CLI" "$sub" --help
+		[ "$status" -eq 0 ]
+		for v in PORTS CONNECT TOLERATE LOG STRICT CONFIG; do
+			[[ "$output" == *"(MPTCPSHIM_$v"* ]] || {
+				echo "$sub --help lacks MPTCPSHIM_$v"
+				return 1
+			}
+		done
+	done
+}
+
 @test "run: an existing LD_PRELOAD is kept, the library appended once" {
 	run env LD_PRELOAD=libm.so.6 "$CLI" run -- sh -c 'echo "$LD_PRELOAD"'
 	[ "$status" -eq 0 ]
@@ -251,6 +292,18 @@ make_root() {
 	grep -qx 'Environment="MPTCPSHIM_STRICT=1"' "$DROPIN"
 	[ "$(sha256sum "$ROOT/lib/systemd/system/demo.service")" = "$sum" ]
 	[ "$(find "$ROOT" -type f | wc -l)" -eq 3 ]
+}
+
+@test "enable: --connect and --tolerate go into the drop-in, checked first" {
+	make_root
+	run "$CLI" enable --connect 443 demo --tolerate none --root "$ROOT"
+	[ "$status" -eq 0 ]
+	grep -qx 'Environment="MPTCPSHIM_CONNECT=443"' "$DROPIN"
+	grep -qx 'Environment="MPTCPSHIM_TOLERATE=none"' "$DROPIN"
+	run "$CLI" enable demo --tolerate TCP_NOPE --root "$ROOT"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--tolerate: unknown socket option"* ]]
+	grep -qx 'Environment="MPTCPSHIM_TOLERATE=none"' "$DROPIN"
 }
 
 @test "enable: idempotent; a new option set rewrites only the drop-in" {
