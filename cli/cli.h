@@ -66,6 +66,11 @@ bool cli_is_help(const char *arg);
  * out (NUL terminated; stderr goes to /dev/null unless keep_stderr).
  * Returns the exit status, or -1 if it could not run. */
 int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr);
+/* Opens path inside the directory rootfd: openat2 with RESOLVE_IN_ROOT
+ * (symbolic links are resolved as if rootfd were "/", ".." stops there)
+ * and RESOLVE_NO_MAGICLINKS; as open(2) when rootfd is AT_FDCWD. -1 with
+ * errno on failure (ENOSYS: a kernel older than 5.6, without openat2). */
+int cli_open_in_root(int rootfd, const char *path, int flags);
 /* Is systemd the running init (sd_booted())? */
 bool cli_systemd_running(void);
 /* Is this program on PATH? */

@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -353,6 +356,18 @@ int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr)
 	if (!WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status);
+}
+
+int cli_open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	if (rootfd == AT_FDCWD)
+		return open(path, flags | O_CLOEXEC);
+	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 }
 
 bool cli_systemd_running(void)

@@ -5,12 +5,15 @@
  * machine and the configuration. See mptcpshim(1).
  */
 #include "cli.h"
+#include "reach.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef MS_VERSION
@@ -104,6 +107,48 @@ static char *preload_with(const char *cur, const char *lib)
 	if (asprintf(&out, "%s:%s", cur, lib) < 0)
 		return NULL;
 	return out;
+}
+
+/* The file execvp would run for cmd: its PATH lookup. */
+static bool find_program(const char *cmd, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(cmd, '/'))
+		return (size_t)snprintf(out, len, "%s", cmd) < len;
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		struct stat st;
+
+		/* an empty entry is the working directory */
+		snprintf(out, len, "%.*s%s%s", (int)n, path, n ? "/" : "", cmd);
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(out, X_OK) == 0)
+			return true;
+		path += n;
+		path += *path == ':';
+	}
+	return false;
+}
+
+/* Says so when the library cannot reach the program run will start. */
+static void warn_unreachable(const char *cmd, const char *lib)
+{
+	char file[PATH_MAX], what[PATH_MAX + 256], advice[512];
+	struct reach_runner as;
+	struct reach_result r;
+
+	if (!find_program(cmd, file, sizeof(file)))
+		return; /* execvp says why */
+	reach_runner_self(&as);
+	if (reach_check(AT_FDCWD, file, &as, lib, &r) &&
+	    reach_explain(&r, getenv("GODEBUG"), what, sizeof(what), advice,
+			  sizeof(advice))) {
+		cli_err("warning: %s", what);
+		cli_err("%s", advice);
+	}
 }
 
 /* The options of run: the settings table's, and --help. */
@@ -201,6 +246,7 @@ int cmd_run(int argc, char **argv)
 		return EX_FAIL;
 	}
 	free(preload);
+	warn_unreachable(cmd, lib);
 	for (unsigned i = 0; i < MS_NSETTINGS; i++) {
 		if (value[i] && setenv(ms_settings[i].var, value[i], 1) != 0) {
 			cli_err("out of memory");

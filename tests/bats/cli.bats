@@ -199,6 +199,99 @@ wait_line() {
 	[ "$output" = "$TMP/rel.conf" ]
 }
 
+# Builds tests/tools/reachfix.c as $TMP/NAME with cc and the flags given.
+fixture() { # NAME CFLAGS...
+	local name=$1
+	shift
+	cc -O1 -o "$TMP/$name" "$TOP/tests/tools/reachfix.c" "$@"
+}
+
+@test "run: a statically linked program is named; the kernel shows it stays TCP" {
+	need_mptcp
+	fixture dynamic
+	fixture static -static
+	run "$CLI" run --ports "$PORT" --log off -- "$TMP/dynamic" listen "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" = "proto=262" ]
+	run "$CLI" run --ports "$PORT" --log off -- "$TMP/static" listen "$PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"proto=6"* ]]
+	[[ "${lines[0]}" == "mptcpshim run: warning: $TMP/static is statically linked: no loader runs for it, so LD_PRELOAD does not apply and its sockets stay TCP" ]]
+	# found on PATH, as execvp finds it
+	PATH=$TMP:$PATH run "$CLI" run -- static
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$TMP/static is statically linked"* ]]
+}
+
+@test "run: a Go program is named, with the GODEBUG setting its version needs" {
+	fixture go122 -DGO_VERSION='"go1.22.5"'
+	run "$CLI" run -- "$TMP/go122"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "mptcpshim run: warning: $TMP/go122 is a Go program (go1.22.5): Go makes its socket calls without libc, so LD_PRELOAD cannot convert them" ]]
+	[[ "${lines[1]}" == *"set GODEBUG=multipathtcp=1"* ]]
+	GODEBUG=multipathtcp=1 run "$CLI" run -- "$TMP/go122"
+	[[ "${lines[1]}" == *"its listeners use MPTCP already (GODEBUG=multipathtcp=1)"* ]]
+	# Go 1.24: listeners are MPTCP by default, unless the module's go.mod
+	# is older (its DefaultGODEBUG then says multipathtcp=0); found also
+	# without section headers, in the data segment
+	fixture go124 -DGO_IN_DATA -DGO_VERSION='"go1.24.1"'
+	run "$CLI" run -- "$TMP/go124"
+	[[ "$output" == *"is a Go program (go1.24.1)"* ]]
+	[[ "${lines[1]}" == *"its listeners use MPTCP already: Go 1.24 and later do by default"* ]]
+	fixture go124old -DGO_VERSION='"go1.24.1"' \
+		-DGO_MODINFO='"path\texample.com/server\nbuild\tDefaultGODEBUG=multipathtcp=0,panicnil=1\n"'
+	run "$CLI" run -- "$TMP/go124old"
+	[[ "${lines[1]}" == *"its listeners stay TCP: multipathtcp=0 (its go.mod is older than Go 1.24); set GODEBUG=multipathtcp=2"* ]]
+	GODEBUG=multipathtcp=0 run "$CLI" run -- "$TMP/go124"
+	[[ "${lines[1]}" == *"multipathtcp=0 (from GODEBUG)"* ]]
+	fixture go117 -DGO_VERSION='"go1.17.2"'
+	run "$CLI" run -- "$TMP/go117"
+	[[ "${lines[1]}" == *"rebuild it with Go 1.24 or later"* ]]
+	# a script names its interpreter
+	printf '#!/usr/bin/env go122\n' >"$TMP/script"
+	chmod +x "$TMP/script"
+	PATH=$TMP:$PATH run "$CLI" run -- "$TMP/script"
+	[[ "$output" == *"$TMP/go122 is a Go program"* ]]
+}
+
+@test "run: setuid and file capabilities are named; the kernel shows the library absent" {
+	need_root
+	need_mptcp
+	# Everything nobody needs, in a directory nobody can traverse.
+	chmod 755 "$TMP"
+	cp "$CLI" "$SHIM" "$TMP/"
+	fixture plain
+	cp "$TMP/plain" "$TMP/caps"
+	python3 -c 'import os, struct, sys
+# VFS_CAP_REVISION_2 | effective, permitted = CAP_NET_BIND_SERVICE
+os.setxattr(sys.argv[1], "security.capability",
+	struct.pack("<5I", 0x02000001, 1 << 10, 0, 0, 0))' "$TMP/caps"
+	cp "$TMP/plain" "$TMP/suid"
+	chown daemon "$TMP/suid"
+	chmod u+s "$TMP/suid"
+	as_nobody() {
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env MPTCPSHIM_LIBRARY="$TMP/libmptcpshim.so" \
+			"$TMP/mptcpshim" run --ports "$PORT" --log off -- "$@"
+	}
+	run as_nobody "$TMP/plain" listen "$PORT"
+	[ "$output" = "proto=262" ]
+	run as_nobody "$TMP/caps" listen "$PORT"
+	echo "$output"
+	[[ "$output" == *"proto=6"* ]]
+	[[ "$output" == *"warning: $TMP/caps is a program with file capabilities (getcap shows them): for this user the loader runs it in secure-execution mode and ignores LD_PRELOAD"* ]]
+	[[ "$output" == *"setcap -r $TMP/caps"* ]]
+	run as_nobody "$TMP/suid" listen "$PORT"
+	echo "$output"
+	[[ "$output" == *"proto=6"* ]]
+	[[ "$output" == *"warning: $TMP/suid is setuid (owner uid $(id -u daemon))"* ]]
+	# root gains nothing from file capabilities: no secure execution
+	run "$CLI" run --ports "$PORT" --log off -- "$TMP/caps" listen "$PORT"
+	[ "$output" = "proto=262" ]
+}
+
 # ---- check ----
 
 @test "check: settings with their sources (file, environment, default)" {
