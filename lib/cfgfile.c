@@ -47,13 +47,56 @@ static bool trusted(const char *path, const struct stat *st, char *err)
 	return true;
 }
 
-bool ms_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
-		  bool *present, char *err)
+bool ms_load_fd(int fd, const char *path, struct ms_config *cfg, char *err)
 {
 	struct stat st;
 	size_t got = 0;
 	ssize_t n = 0;
 	char *buf;
+	bool ok;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, MS_ERRLEN,
+			 "configuration file %s: not a regular file", path);
+		return false;
+	}
+	if (!trusted(path, &st, err))
+		return false;
+	if (st.st_size > MS_CONFIG_MAX) {
+		snprintf(err, MS_ERRLEN,
+			 "configuration file %s: larger than %d bytes", path,
+			 MS_CONFIG_MAX);
+		return false;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(err, MS_ERRLEN, "configuration file %s: out of memory",
+			 path);
+		return false;
+	}
+	for (;;) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (n < 0) {
+		snprintf(err, MS_ERRLEN,
+			 "cannot read configuration file %s: %s", path,
+			 strerror(errno));
+		free(buf);
+		return false;
+	}
+	ok = ms_parse_file(buf, got, path, cfg, err);
+	free(buf);
+	return ok;
+}
+
+bool ms_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
+		  bool *present, char *err)
+{
 	bool ok;
 	int fd;
 
@@ -72,48 +115,8 @@ bool ms_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
 		return false;
 	}
 	*present = true;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, MS_ERRLEN,
-			 "configuration file %s: not a regular file", path);
-		close(fd);
-		return false;
-	}
-	if (!trusted(path, &st, err)) {
-		close(fd);
-		return false;
-	}
-	if (st.st_size > MS_CONFIG_MAX) {
-		snprintf(err, MS_ERRLEN,
-			 "configuration file %s: larger than %d bytes", path,
-			 MS_CONFIG_MAX);
-		close(fd);
-		return false;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		snprintf(err, MS_ERRLEN, "configuration file %s: out of memory",
-			 path);
-		close(fd);
-		return false;
-	}
-	for (;;) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	ok = ms_load_fd(fd, path, cfg, err);
 	close(fd);
-	if (n < 0) {
-		snprintf(err, MS_ERRLEN,
-			 "cannot read configuration file %s: %s", path,
-			 strerror(errno));
-		free(buf);
-		return false;
-	}
-	ok = ms_parse_file(buf, got, path, cfg, err);
-	free(buf);
 	return ok;
 }
 

@@ -160,6 +160,10 @@ void ms_env_read(struct ms_env *env);
 bool ms_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
 		  bool *present, char *err);
 
+/* cfgfile.c: the same for a file already open (path: its name in
+ * messages), for a caller that opened it itself (inside a root). */
+bool ms_load_fd(int fd, const char *path, struct ms_config *cfg, char *err);
+
 /* cfgfile.c: the file, then the variables (env may be NULL) over it, on
  * a cfg from ms_config_init(): what the library does at load. */
 bool ms_config_read(struct ms_config *cfg, const char *path, bool explicit_path,

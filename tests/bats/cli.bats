@@ -504,4 +504,331 @@ make_root() {
 	[ ! -e "$ROOT/etc" ]
 }
 
+@test "enable: a control character in a value is refused, the value named" {
+	make_root
+	for opt in --ports --log --config --connect; do
+		case $opt in
+		--ports | --connect) v=$'443\n80' ;;
+		--log) v=$'warn\n' ;;
+		--config) v=$'/etc/x\n.conf' ;;
+		esac
+		run "$CLI" enable demo --root "$ROOT" "$opt" "$v"
+		echo "$output"
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 2 ] # the message and "Try ... --help"
+		[[ "${lines[0]}" == "mptcpshim enable: $opt: \""*'\n'*"\" holds a control character; refused"* ]]
+	done
+	run "$CLI" enable demo --root "$ROOT" --ports $'443\t'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'"443\t" holds a control character'* ]]
+	[ ! -e "$ROOT/etc" ]
+}
+
+@test "enable --root: a symlinked UNIT.d is never followed, by enable or disable" {
+	make_root
+	mkdir -p "$TMP/outside" "$ROOT/etc/systemd/system"
+	ln -s "$TMP/outside" "$ROOT/etc/systemd/system/demo.service.d"
+	run "$CLI" enable demo --root "$ROOT"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$ROOT/etc/systemd/system/demo.service.d is a symbolic link: not followed, nothing written"* ]]
+	[ -z "$(ls -A "$TMP/outside")" ]
+	# a drop-in of ours out there is not removed through the link either
+	printf "# Written by 'mptcpshim enable'.\n" >"$TMP/outside/mptcpshim.conf"
+	run "$CLI" disable demo --root "$ROOT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"demo.service.d is a symbolic link: not followed, nothing removed"* ]]
+	[ -f "$TMP/outside/mptcpshim.conf" ]
+	# nor a link higher up
+	rm "$ROOT/etc/systemd/system/demo.service.d"
+	mv "$ROOT/etc/systemd/system" "$TMP/outside/system"
+	ln -s "$TMP/outside/system" "$ROOT/etc/systemd/system"
+	run "$CLI" enable demo --root "$ROOT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$ROOT/etc/systemd/system is a symbolic link"* ]]
+	[ -z "$(ls -A "$TMP/outside/system")" ]
+}
+
+@test "enable --root: prepared names in UNIT.d (mptcpshim.conf.tmp, the drop-in) are not followed" {
+	make_root
+	mkdir -p "$ROOT/etc/systemd/system/demo.service.d"
+	echo precious >"$TMP/victim"
+	ln -s "$TMP/victim" "$ROOT/etc/systemd/system/demo.service.d/mptcpshim.conf.tmp"
+	run "$CLI" enable demo --root "$ROOT" --ports 443
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TMP/victim")" = precious ]
+	[ -L "$ROOT/etc/systemd/system/demo.service.d/mptcpshim.conf.tmp" ]
+	grep -q MPTCPSHIM_PORTS=443 "$DROPIN"
+	[ ! -L "$DROPIN" ]
+	# no temporary file left behind
+	[ "$(ls -A "$ROOT/etc/systemd/system/demo.service.d" | wc -l)" -eq 2 ]
+	# the drop-in itself as a link: left alone, the target untouched
+	rm "$DROPIN"
+	ln -s "$TMP/victim" "$DROPIN"
+	run "$CLI" enable demo --root "$ROOT" --ports 443
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"was not written by mptcpshim (a symbolic link); leaving it alone"* ]]
+	run "$CLI" disable demo --root "$ROOT"
+	[ "$status" -eq 1 ]
+	[ -L "$DROPIN" ]
+	[ "$(cat "$TMP/victim")" = precious ]
+}
+
+@test "enable --root: a unit's symlinks resolve inside ROOT, never outside" {
+	make_root
+	mkdir -p "$ROOT/etc/systemd/system" "$TMP/evil"
+	printf '[Service]\nEnvironment=LD_PRELOAD=/evil.so\n' >"$TMP/evil/real.service"
+	printf 'ports = 8443\n' >"$TMP/evil/outside.conf"
+	# an absolute link, as in an image: /lib/... means ROOT/lib/...
+	mv "$ROOT/lib/systemd/system/demo.service" "$ROOT/lib/systemd/system/real.service"
+	ln -s /lib/systemd/system/real.service "$ROOT/etc/systemd/system/demo.service"
+	run "$CLI" enable demo --root "$ROOT"
+	[ "$status" -eq 0 ]
+	grep -qx "Environment=\"LD_PRELOAD=/usr/lib/libfirst.so:$SHIM\"" "$DROPIN"
+	# a relative link climbing out of ROOT stops at ROOT
+	ln -sf "../../../../../../../../../../../..$TMP/evil/real.service" \
+		"$ROOT/etc/systemd/system/demo.service"
+	run "$CLI" enable demo --root "$ROOT"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unit demo.service not found under $ROOT"* ]]
+	run grep -c evil "$DROPIN"
+	[ "$output" = 0 ]
+	# --config is read inside ROOT too: a link to a file outside is not
+	ln -s "$TMP/evil/outside.conf" "$ROOT/etc/site.conf"
+	ln -sf /lib/systemd/system/real.service "$ROOT/etc/systemd/system/demo.service"
+	run "$CLI" enable demo --root "$ROOT" --config /etc/site.conf
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--config: cannot open $ROOT/etc/site.conf: No such file or directory"* ]]
+	cp "$TMP/evil/outside.conf" "$ROOT/etc/good.conf"
+	run "$CLI" enable demo --root "$ROOT" --config /etc/good.conf
+	[ "$status" -eq 0 ]
+	grep -qx 'Environment="MPTCPSHIM_CONFIG=/etc/good.conf"' "$DROPIN"
+}
+
+@test "enable: the unit's specifiers are kept, the library's '%' is not one" {
+	make_root
+	sed -i 's|LD_PRELOAD=/usr/lib/libfirst.so|LD_PRELOAD=%E/libfirst.so|' \
+		"$ROOT/lib/systemd/system/demo.service"
+	mkdir -p "$TMP/50%lib"
+	cp "$SHIM" "$TMP/50%lib/libmptcpshim.so"
+	MPTCPSHIM_LIBRARY="$TMP/50%lib/libmptcpshim.so" run "$CLI" enable demo --root "$ROOT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx "Environment=\"LD_PRELOAD=%E/libfirst.so:$TMP/50%%lib/libmptcpshim.so\"" "$DROPIN"
+	command -v systemd-analyze >/dev/null || return 0
+	# systemd reads it as meant: %E expanded, %% a percent sign
+	run env SYSTEMD_LOG_LEVEL=debug systemd-analyze verify --root="$ROOT" demo.service
+	[[ "$output" == *"Environment: LD_PRELOAD=/etc/libfirst.so:$TMP/50%lib/libmptcpshim.so"* ]]
+}
+
+@test "enable --dry-run prints the drop-in and writes nothing" {
+	make_root
+	run --separate-stderr "$CLI" enable demo --root "$ROOT" --ports 443 --dry-run
+	[ "$status" -eq 0 ]
+	[ ! -e "$ROOT/etc" ]
+	[[ "$output" == *"[Service]"* ]]
+	[[ "$output" == *'Environment="MPTCPSHIM_PORTS=443"'* ]]
+	# shellcheck disable=SC2154 # set by run --separate-stderr
+	[[ "$stderr" == *"would write $DROPIN (dry run: nothing written)"* ]]
+	# exactly what enable then writes
+	printf '%s\n' "$output" >"$TMP/dry"
+	"$CLI" enable demo --root "$ROOT" --ports 443 >/dev/null
+	cmp "$TMP/dry" "$DROPIN"
+}
+
+@test "enable/disable without systemd and without --root: refused, nothing written" {
+	need_root
+	# Whatever this host runs: systemd hidden, /etc/systemd/system a
+	# scratch tmpfs, in a mount namespace of the test's own.
+	run unshare -m sh -c '
+		mount -t tmpfs tmpfs /run || exit 9
+		mkdir -p /etc/systemd/system && mount -t tmpfs tmpfs /etc/systemd/system || exit 9
+		"$0" enable demo --ports 443; echo "rc=$?"
+		"$0" disable demo; echo "rc=$?"
+		ls -A /etc/systemd/system' "$CLI"
+	echo "$output"
+	[[ "${lines[0]}" == "mptcpshim enable: systemd is not running here (no /run/systemd/system), so no drop-in would be read; to prepare the unit files of an image or a container tree, give --root DIR (--root / for this file system)" ]]
+	[ "${lines[1]}" = "rc=1" ]
+	[[ "${lines[2]}" == "mptcpshim disable: systemd is not running here"* ]]
+	[ "${lines[3]}" = "rc=1" ]
+	[ "${#lines[@]}" -eq 4 ] # nothing in /etc/systemd/system
+}
+
+@test "enable: an EnvironmentFile= or a later drop-in that undoes it is named" {
+	make_root
+	mkdir -p "$ROOT/etc/default" "$ROOT/etc/systemd/system/demo.service.d"
+	cat >>"$ROOT/lib/systemd/system/demo.service" <<-'EOF'
+	EnvironmentFile=-/etc/default/demo
+	EnvironmentFile=-/etc/default/missing
+	EOF
+	printf '# site\nLD_PRELOAD=/opt/x.so\nMPTCPSHIM_PORTS=80\n' >"$ROOT/etc/default/demo"
+	# read before ours: kept; after ours (systemctl edit's name): warned
+	printf '[Service]\nEnvironment=LD_PRELOAD=/opt/early.so\n' \
+		>"$ROOT/etc/systemd/system/demo.service.d/10-early.conf"
+	printf '[Service]\nEnvironment="LD_PRELOAD=/opt/late.so"\n' \
+		>"$ROOT/etc/systemd/system/demo.service.d/override.conf"
+	printf '[Service]\nUnsetEnvironment=MPTCPSHIM_PORTS\n' \
+		>"$ROOT/etc/systemd/system/demo.service.d/zz-unset.conf"
+	run "$CLI" enable demo --root "$ROOT" --ports 443
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx "Environment=\"LD_PRELOAD=/opt/early.so:$SHIM\"" "$DROPIN"
+	[[ "$output" == *"kept the unit's LD_PRELOAD (/opt/early.so)"* ]]
+	[[ "$output" == *"warning: $ROOT/etc/default/demo (EnvironmentFile=) sets LD_PRELOAD, which wins over every Environment= line: the library will not be loaded"* ]]
+	[[ "$output" == *"warning: $ROOT/etc/default/demo (EnvironmentFile=) sets MPTCPSHIM_PORTS"* ]]
+	[[ "$output" == *"warning: $ROOT/etc/systemd/system/demo.service.d/override.conf sets LD_PRELOAD and is read after mptcpshim.conf, so it replaces the drop-in's value: the library will not be loaded; add $SHIM to it there"* ]]
+	[[ "$output" == *"warning: $ROOT/etc/systemd/system/demo.service.d/zz-unset.conf unsets MPTCPSHIM_PORTS (UnsetEnvironment=)"* ]]
+	[[ "$output" != *missing* ]]
+	# nothing to warn about: no warning
+	rm "$ROOT/etc/default/demo" "$ROOT/etc/systemd/system/demo.service.d/override.conf" \
+		"$ROOT/etc/systemd/system/demo.service.d/zz-unset.conf"
+	run "$CLI" enable demo --root "$ROOT" --ports 443
+	[ "$status" -eq 0 ]
+	[[ "$output" != *warning* ]]
+}
+
+@test "enable: a template (every instance) and one instance" {
+	make_root
+	mkdir -p "$ROOT/etc/default" "$ROOT/lib/systemd/system/web@.service.d"
+	cat >"$ROOT/lib/systemd/system/web@.service" <<-'EOF'
+	[Service]
+	Environment=LD_PRELOAD=/opt/tmpl.so
+	EnvironmentFile=-/etc/default/web-%i
+	ExecStart=/usr/bin/demo %i
+	EOF
+	printf '[Service]\nEnvironment=LD_PRELOAD=/opt/tmpl-dropin.so\n' \
+		>"$ROOT/lib/systemd/system/web@.service.d/10-x.conf"
+	printf 'LD_PRELOAD=/opt/blue.so\n' >"$ROOT/etc/default/web-blue"
+	run "$CLI" enable web@ --root "$ROOT" --ports 443
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx "Environment=\"LD_PRELOAD=/opt/tmpl-dropin.so:$SHIM\"" \
+		"$ROOT/etc/systemd/system/web@.service.d/mptcpshim.conf"
+	[[ "$output" == *"to apply it: restart each instance (systemctl restart web@<instance>.service)"* ]]
+	run "$CLI" enable web@blue.service --root "$ROOT" --ports 8443
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx 'Environment="MPTCPSHIM_PORTS=8443"' \
+		"$ROOT/etc/systemd/system/web@blue.service.d/mptcpshim.conf"
+	# the instance's EnvironmentFile (%i expanded) is read
+	[[ "$output" == *"$ROOT/etc/default/web-blue (EnvironmentFile=) sets LD_PRELOAD"* ]]
+	[[ "$output" == *"to apply it: systemctl restart web@blue.service"* ]]
+	run "$CLI" disable web@blue --root "$ROOT"
+	[ "$status" -eq 0 ]
+	[ ! -e "$ROOT/etc/systemd/system/web@blue.service.d" ]
+	[ -f "$ROOT/etc/systemd/system/web@.service.d/mptcpshim.conf" ]
+	command -v systemd-analyze >/dev/null || return 0
+	run env SYSTEMD_LOG_LEVEL=debug systemd-analyze verify --root="$ROOT" web@green.service
+	[[ "$output" == *"Environment: LD_PRELOAD=/opt/tmpl-dropin.so:$SHIM"* ]]
+}
+
+@test "enable: nginx's env lines are named for its binary upgrade" {
+	make_root
+	mkdir -p "$ROOT/usr/sbin"
+	cp "$ROOT/usr/bin/demo" "$ROOT/usr/sbin/nginx"
+	cat >"$ROOT/lib/systemd/system/nginx.service" <<-'EOF'
+	[Service]
+	ExecStartPre=/usr/sbin/nginx -t -q
+	ExecStart=/usr/sbin/nginx -g 'daemon on; master_process on;'
+	EOF
+	run "$CLI" enable nginx --root "$ROOT" --ports 80,443 --log warn
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"env LD_PRELOAD; env MPTCPSHIM_PORTS; env MPTCPSHIM_LOG;"* ]]
+	run "$CLI" enable demo --root "$ROOT"
+	[[ "$output" != *"env LD_PRELOAD"* ]]
+}
+
+@test "enable: a service program the library cannot reach is named" {
+	make_root
+	cc -O1 -static -o "$ROOT/usr/bin/static" "$TOP/tests/tools/reachfix.c"
+	cc -O1 -DGO_VERSION='"go1.22.5"' -o "$ROOT/usr/bin/gosrv" "$TOP/tests/tools/reachfix.c"
+	cat >"$ROOT/lib/systemd/system/st.service" <<-'EOF'
+	[Service]
+	ExecStart=static --serve
+	EOF
+	cat >"$ROOT/lib/systemd/system/go.service" <<-'EOF'
+	[Service]
+	ExecStart=/usr/bin/gosrv
+	Environment=GODEBUG=multipathtcp=1
+	EOF
+	run "$CLI" enable st --root "$ROOT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"st.service: warning: /usr/bin/static is statically linked"* ]]
+	run "$CLI" enable go --root "$ROOT"
+	echo "$output"
+	[[ "$output" == *"go.service: warning: /usr/bin/gosrv is a Go program (go1.22.5)"* ]]
+	[[ "$output" == *"its listeners use MPTCP already (GODEBUG=multipathtcp=1)"* ]]
+}
+
+# A systemctl that answers `show` as systemd 252 does (the format read from
+# a booted Debian 12; tests/bats/systemd.bats runs the real one) from the
+# files in $FAKE, and logs the other calls.
+fake_systemctl() {
+	FAKE=$TMP/fake
+	mkdir -p "$FAKE/bin" "$FAKE/units/demo.service.d"
+	cat >"$FAKE/bin/systemctl" <<-'EOF'
+	#!/bin/sh
+	echo "$*" >>"$FAKE/calls"
+	[ "$1" = show ] || exit 0
+	case "$*" in *"-p Environment --value"*) cat "$FAKE/environment"; exit 0 ;; esac
+	cat "$FAKE/show.$2" 2>/dev/null || printf 'Id=%s\nLoadState=not-found\nFragmentPath=\n' "$2"
+	EOF
+	chmod +x "$FAKE/bin/systemctl"
+	export FAKE
+}
+
+@test "enable/disable with a running systemd: its files, its warnings, daemon-reload" {
+	need_root
+	fake_systemctl
+	fixture static -static
+	printf '[Service]\nEnvironment=LD_PRELOAD=%%E/libfirst.so\n' >"$FAKE/units/demo.service"
+	printf '[Service]\nEnvironment=LD_PRELOAD=/opt/late.so\n' \
+		>"$FAKE/units/demo.service.d/override.conf"
+	printf 'MPTCPSHIM_LOG=debug\n' >"$FAKE/envfile"
+	cat >"$FAKE/show.demo.service" <<-EOF
+	ExecStart={ path=$TMP/static ; argv[]=$TMP/static --serve ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }
+	EnvironmentFiles=$FAKE/envfile (ignore_errors=yes)
+	EnvironmentFiles=$FAKE/none (ignore_errors=yes)
+	User=
+	Group=
+	DynamicUser=no
+	NoNewPrivileges=no
+	Id=demo.service
+	LoadState=loaded
+	FragmentPath=$FAKE/units/demo.service
+	DropInPaths=$FAKE/units/demo.service.d/override.conf
+	EOF
+	printf 'Id=gone.service\nLoadState=masked\nFragmentPath=/etc/systemd/system/gone.service\n' \
+		>"$FAKE/show.gone.service"
+	echo 'LD_PRELOAD=/opt/late.so' >"$FAKE/environment"
+	run unshare -m sh -c '
+		mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system || exit 9
+		mkdir -p /etc/systemd/system && mount -t tmpfs tmpfs /etc/systemd/system || exit 9
+		export PATH="$FAKE/bin:$PATH"
+		"$0" enable demo --ports 443 --log warn; echo "rc=$?"
+		cat /etc/systemd/system/demo.service.d/mptcpshim.conf
+		"$0" enable gone; echo "rc=$?"
+		"$0" enable nosuch; echo "rc=$?"
+		"$0" disable demo; echo "rc=$?"
+		ls -A /etc/systemd/system' "$CLI"
+	echo "$output"
+	[[ "${lines[0]}" == "demo.service: wrote /etc/systemd/system/demo.service.d/mptcpshim.conf" ]]
+	[[ "$output" == *"warning: $FAKE/units/demo.service.d/override.conf sets LD_PRELOAD and is read after mptcpshim.conf"* ]]
+	[[ "$output" == *"warning: $FAKE/envfile (EnvironmentFile=) sets MPTCPSHIM_LOG"* ]]
+	[[ "$output" == *"warning: $TMP/static is statically linked"* ]]
+	[[ "$output" == *"kept the unit's LD_PRELOAD (%E/libfirst.so)"* ]]
+	[[ "$output" == *"Environment=\"LD_PRELOAD=%E/libfirst.so:$SHIM\""* ]]
+	[[ "$output" == *"mptcpshim enable: unit gone.service is masked (systemctl unmask gone.service)"* ]]
+	[[ "$output" == *"mptcpshim enable: unit nosuch.service not found (is it installed?)"* ]]
+	[[ "$output" == *"demo.service: removed /etc/systemd/system/demo.service.d/mptcpshim.conf"* ]]
+	[ "$(grep -c '^rc=0$' <<<"$output")" -eq 2 ]
+	[ "$(grep -c '^rc=1$' <<<"$output")" -eq 2 ]
+	[ "${lines[-1]}" = "rc=0" ] # and /etc/systemd/system is empty again
+	[ "$(grep -c daemon-reload "$FAKE/calls")" -eq 2 ]
+}
+
 # status and doctor: tests/bats/status.bats and tests/bats/doctor.bats
