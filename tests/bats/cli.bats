@@ -831,4 +831,63 @@ fake_systemctl() {
 	[ "$(grep -c daemon-reload "$FAKE/calls")" -eq 2 ]
 }
 
+# ---- the man pages (built from doc/*.in and the settings table) ----
+
+@test "man pages: every setting, the real paths, ENVIRONMENT and FILES, libmptcpshim(7)" {
+	unset MPTCPSHIM_CONFIG
+	conf=$("$CLI" check --no-env | sed -n 's/^config = \([^ ]*\) .*/\1/p')
+	[[ "$conf" == /*/mptcpshim.conf ]]
+	for page in mptcpshim.1 mptcpshim.conf.5 libmptcpshim.7; do
+		f=$BUILD/cli/$page
+		[ -s "$f" ] || {
+			echo "$f was not built"
+			return 1
+		}
+		# paths substituted, every section marker replaced
+		run grep -E 'SYSCONFDIR|@[A-Z]+@|^\.\\" mkman' "$f"
+		[ "$status" -eq 1 ]
+		grep -qF "$conf" "$f"
+		text=$(MANWIDTH=200 man -l "$f" 2>/dev/null)
+		for v in PORTS CONNECT TOLERATE LOG STRICT CONFIG; do
+			grep -q "MPTCPSHIM_$v" <<<"$text" || {
+				echo "$page does not name MPTCPSHIM_$v"
+				return 1
+			}
+		done
+		# roff that man reads without complaint
+		run sh -c "man --warnings -l '$f' 2>&1 >/dev/null | grep -v 'cannot adjust line'"
+		[ -z "$output" ]
+	done
+	text=$(MANWIDTH=200 man -l "$BUILD/cli/mptcpshim.1" 2>/dev/null)
+	env_section=$(sed -n '/^ENVIRONMENT/,/^FILES/p' <<<"$text")
+	[[ "$env_section" == *MPTCPSHIM_CONNECT* ]]
+	[[ "$env_section" == *MPTCPSHIM_TOLERATE* ]]
+	[[ "$text" == *"FILES"*"$conf"* ]]
+	[[ "$text" == *"--tolerate OPTIONS"* ]]
+	[[ "$text" == *"--dry-run"* ]]
+	text=$(MANWIDTH=200 man -l "$BUILD/cli/mptcpshim.conf.5" 2>/dev/null)
+	[[ "$text" == *"The keys are ports, connect, tolerate, log and strict"* ]]
+	[[ "$text" == *"TCP_NODELAY,TCP_CORK,TCP_KEEPIDLE"* ]]
+}
+
+@test "the library and the command build without cmocka (only tests need it)" {
+	need_root
+	# cmocka hidden in a mount namespace of the test's own
+	run unshare -m sh -c '
+		for f in $(dpkg -L libcmocka-dev 2>/dev/null |
+			grep -E "\.pc$|/cmake/cmocka$|/cmocka\.h$"); do
+			if [ -d "$f" ]; then mount -t tmpfs tmpfs "$f"
+			else mount --bind /dev/null "$f"; fi || exit 9
+		done
+		meson setup "$1" "$2" >"$1.log" 2>&1 || { cat "$1.log"; exit 1; }
+		grep -i "cmocka" "$1.log"
+		ninja -C "$1" cli/mptcpshim libmptcpshim.so.0.1.0 cli/mptcpshim.1 >/dev/null &&
+			echo built' sh "$TMP/b" "$TOP"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Run-time dependency cmocka found: NO"* ]]
+	[[ "$output" == *"cmocka not found: the cmocka unit and integration tests are left out"* ]]
+	[ "${lines[-1]}" = built ]
+}
+
 # status and doctor: tests/bats/status.bats and tests/bats/doctor.bats

@@ -180,7 +180,8 @@ $prefix/lib/$MA/libmptcpshim.so.0
 $prefix/lib/$MA/libmptcpshim.so.0.1.0
 $prefix/share/doc/mptcpshim/mptcpshim.conf.example
 $prefix/share/man/man1/mptcpshim.1
-$prefix/share/man/man5/mptcpshim.conf.5"
+$prefix/share/man/man5/mptcpshim.conf.5
+$prefix/share/man/man7/libmptcpshim.7"
 		run files_under "$T/dest$n"
 		echo "prefix $prefix installed:" && echo "$output"
 		[ "$output" = "$expected" ]
@@ -247,6 +248,7 @@ $prefix/share/man/man5/mptcpshim.conf.5"
 		"./usr/lib/$MA/libmptcpshim.so.0 -> libmptcpshim.so.0.1.0" \
 		"./usr/lib/$MA/libmptcpshim.so -> libmptcpshim.so.0" \
 		./usr/share/man/man1/mptcpshim.1.gz ./usr/share/man/man5/mptcpshim.conf.5.gz \
+		./usr/share/man/man7/libmptcpshim.7.gz \
 		./usr/share/doc/mptcpshim/README.Debian; do
 		[[ "$output" == *" $f"* ]] || { echo "not in the package: $f" && false; }
 	done
