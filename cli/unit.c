@@ -753,6 +753,32 @@ static int files_from_systemd(const struct target *t, struct facts *f)
 	return EX_FAIL;
 }
 
+/* The name systemd knows a unit by (an alias's target); false if it
+ * does not know it (no longer installed: the name as given is used). */
+static bool unit_id(const char *unit, char *id, size_t len)
+{
+	char *argv[] = {(char *)"systemctl", (char *)"show",
+			(char *)"-p",	     (char *)"Id",
+			(char *)"-p",	     (char *)"LoadState",
+			(char *)unit,	     NULL};
+	char out[512], *line, *next;
+	bool known = false;
+
+	id[0] = '\0';
+	if (cli_capture(argv, out, sizeof(out), false) != 0)
+		return false;
+	for (line = out; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strncmp(line, "Id=", 3) == 0)
+			copy(id, len, line + 3);
+		else if (strncmp(line, "LoadState=", 10) == 0)
+			known = strcmp(line + 10, "not-found") != 0;
+	}
+	return known && id[0] != '\0';
+}
+
 /* Replays the files' [Service] sections in systemd's order: what comes
  * before the drop-in, and what after it undoes it. */
 static void replay(const struct root *r, const struct target *t,
@@ -1518,6 +1544,7 @@ int cmd_disable(int argc, char **argv)
 	struct root r;
 	char dir[PATH_MAX + 300], path[PATH_MAX * 2], where[PATH_MAX * 2];
 	char parent[PATH_MAX], old[TEXT_MAX], q[PATH_MAX], name[300];
+	char id[256];
 	const char *unit;
 	int dirfd, pfd, rc = parse_unit_args(argc, argv, &a, false);
 
@@ -1527,6 +1554,9 @@ int cmd_disable(int argc, char **argv)
 	if (rc)
 		return rc;
 	unit = a.t.unit;
+	/* the name enable wrote under: systemd's for an alias */
+	if (!r.given && !a.t.is_template && unit_id(unit, id, sizeof(id)))
+		unit = id;
 	dropin_dir(unit, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN_NAME);
 	shown(&r, path, where, sizeof(where));

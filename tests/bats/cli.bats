@@ -764,6 +764,33 @@ make_root() {
 	[[ "$output" == *"its listeners use MPTCP already (GODEBUG=multipathtcp=1)"* ]]
 }
 
+@test "enable: file capabilities matter for the unit's User=, not for root" {
+	need_root
+	make_root
+	cc -O1 -o "$ROOT/usr/bin/capsrv" "$TOP/tests/tools/reachfix.c"
+	python3 -c 'import os, struct, sys
+os.setxattr(sys.argv[1], "security.capability",
+	struct.pack("<5I", 0x02000001, 1 << 10, 0, 0, 0))' "$ROOT/usr/bin/capsrv"
+	mkdir -p "$ROOT/etc"
+	printf 'root:x:0:0::/root:/bin/sh\nweb:x:1234:1234::/:/bin/false\n' >"$ROOT/etc/passwd"
+	printf '[Service]\nExecStart=/usr/bin/capsrv\nUser=web\n' \
+		>"$ROOT/lib/systemd/system/cap.service"
+	printf '[Service]\nExecStart=/usr/bin/capsrv\n' \
+		>"$ROOT/lib/systemd/system/caproot.service"
+	run "$CLI" enable cap --root "$ROOT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cap.service: warning: /usr/bin/capsrv is a program with file capabilities"* ]]
+	[[ "$output" == *"AmbientCapabilities="* ]]
+	run "$CLI" enable caproot --root "$ROOT"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *warning* ]]
+	# NoNewPrivileges=yes: the kernel ignores the file's capabilities
+	printf '[Service]\nNoNewPrivileges=yes\n' >"$ROOT/etc/systemd/system/cap.service.d/nnp.conf"
+	run "$CLI" enable cap --root "$ROOT"
+	[[ "$output" != *warning* ]]
+}
+
 # A systemctl that answers `show` as systemd 252 does (the format read from
 # a booted Debian 12; tests/bats/systemd.bats runs the real one) from the
 # files in $FAKE, and logs the other calls.
