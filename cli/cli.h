@@ -62,9 +62,16 @@ int cli_opt_value(int argc, char **argv, int *i, const char *name,
 		  const char **value);
 bool cli_is_help(const char *arg);
 
-/* Runs argv (PATH lookup), captures up to len-1 bytes of its stdout into
- * out (NUL terminated; stderr goes to /dev/null unless keep_stderr).
- * Returns the exit status, or -1 if it could not run. */
+/* Runs argv (PATH lookup, then /usr/sbin and /sbin), captures up to
+ * len-1 bytes of its stdout into out (NUL terminated). Its stderr goes to
+ * /dev/null, to ours, or into out too; it is killed after timeout_s
+ * seconds (0: no limit). Returns the exit status, or -1 if it could not
+ * run or was killed. */
+enum cli_stderr { CLI_STDERR_NULL, CLI_STDERR_KEEP, CLI_STDERR_CAPTURE };
+int cli_run(char *const argv[], char *out, size_t len, enum cli_stderr err,
+	    int timeout_s);
+/* cli_run with CLI_TIMEOUT; stderr to ours if keep_stderr, else dropped. */
+#define CLI_TIMEOUT 60
 int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr);
 /* Opens path inside the directory rootfd: openat2 with RESOLVE_IN_ROOT
  * (symbolic links are resolved as if rootfd were "/", ".." stops there)

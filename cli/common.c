@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MS_SYSCONFDIR
@@ -294,8 +297,19 @@ bool cli_is_library(const char *entry, const char *path)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr)
+static long now_ms(void)
 {
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+int cli_run(char *const argv[], char *out, size_t len, enum cli_stderr err,
+	    int timeout_s)
+{
+	long deadline = now_ms() + timeout_s * 1000L;
+	bool killed = false;
 	int p[2], status;
 	size_t got = 0;
 	pid_t pid;
@@ -314,9 +328,11 @@ int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr)
 		int null = open("/dev/null", O_RDWR);
 
 		dup2(p[1], 1);
+		if (err == CLI_STDERR_CAPTURE)
+			dup2(p[1], 2);
 		if (null >= 0) {
 			dup2(null, 0);
-			if (!keep_stderr)
+			if (err == CLI_STDERR_NULL)
 				dup2(null, 2);
 		}
 		execvp(argv[0], argv);
@@ -333,9 +349,18 @@ int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr)
 	}
 	close(p[1]);
 	for (;;) {
+		struct pollfd pf = {.fd = p[0], .events = POLLIN};
+		long left = deadline - now_ms();
 		char sink[512];
 		ssize_t n;
 
+		if (timeout_s > 0 && left <= 0) {
+			kill(pid, SIGKILL);
+			killed = true;
+			break;
+		}
+		if (timeout_s > 0 && poll(&pf, 1, (int)left) == 0)
+			continue;
 		if (got + 1 < len)
 			n = read(p[0], out + got, len - 1 - got);
 		else
@@ -353,9 +378,16 @@ int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	if (!WIFEXITED(status))
+	if (killed || !WIFEXITED(status) || WEXITSTATUS(status) == 127)
 		return -1;
-	return WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status);
+	return WEXITSTATUS(status);
+}
+
+int cli_capture(char *const argv[], char *out, size_t len, bool keep_stderr)
+{
+	return cli_run(argv, out, len,
+		       keep_stderr ? CLI_STDERR_KEEP : CLI_STDERR_NULL,
+		       CLI_TIMEOUT);
 }
 
 int cli_open_in_root(int rootfd, const char *path, int flags)

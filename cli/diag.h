@@ -111,12 +111,6 @@ void json_str(FILE *f, const char *s);
 
 /* ---- running programs (diag_util.c) ---- */
 
-/* Runs argv[0] (a path) with stdout (and stderr if with_stderr) captured
- * into out (up to len-1 bytes, NUL terminated), killed after timeout_s
- * seconds. Returns the exit status, or -1 if it could not run or was
- * killed. */
-int diag_capture(char *const argv[], char *out, size_t len, int timeout_s,
-		 bool with_stderr);
 /* The program's path: name itself if it has a '/', else found on PATH or
  * in /usr/sbin, /sbin (where ip and nginx live). NULL if not found. */
 const char *diag_which(const char *name, char *buf, size_t len);

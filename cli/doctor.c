@@ -9,7 +9,7 @@
  */
 #include "cli.h"
 #include "diag.h"
-#include "progcheck.h"
+#include "reach.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -1298,52 +1298,69 @@ static int print_unit(void)
 
 static void check_program(const char *path, bool named)
 {
-	struct prog_info p;
+	/* who will run it is not known here: any user but its owner */
+	const struct reach_runner anyone = {.known = false};
+	char what[PATH_MAX + 512], advice[PATH_MAX + 256];
+	struct reach_result r;
 	struct finding *f;
-	int e = prog_inspect(path, &p);
 
-	if (e) {
-		f = add(named ? SEV_ERROR : SEV_INFO, "program", "%s: %s", path,
-			strerror(e));
+	if (!reach_check(AT_FDCWD, path, &anyone, cli_library_path(), &r)) {
+		add(named ? SEV_ERROR : SEV_INFO, "program", "%s: %s", path,
+		    strerror(errno));
 		return;
 	}
-	if (p.setuid || p.setgid) {
-		f = add(SEV_ERROR, "program",
-			"%s is set-%s-ID: the loader ignores LD_PRELOAD for "
-			"it, the library is silently absent",
-			path, p.setuid ? "user" : "group");
-		fix(f, "chmod %s %s", p.setuid ? "u-s" : "g-s", path);
-	}
-	if (p.filecaps) {
-		f = add(SEV_ERROR, "program",
-			"%s has file capabilities: the loader ignores "
-			"LD_PRELOAD for it, the library is silently absent",
-			path);
-		fix(f, "setcap -r %s", path);
-		detail(f, "then give the capability to its service instead: "
-			  "AmbientCapabilities=CAP_NET_BIND_SERVICE");
-	}
-	if (p.go) {
+	reach_explain(&r, NULL, what, sizeof(what), advice, sizeof(advice));
+	switch (r.verdict) {
+	case REACH_SECURE:
+		if (r.secure == REACH_CAPS) {
+			f = add(SEV_ERROR, "program",
+				"%s has file capabilities: the loader ignores "
+				"LD_PRELOAD for it, the library is silently "
+				"absent",
+				r.file);
+			fix(f, "setcap -r %s", r.file);
+			detail(f, "then give the capability to its service "
+				  "instead: AmbientCapabilities="
+				  "CAP_NET_BIND_SERVICE");
+		} else {
+			bool uid = r.secure == REACH_SETUID;
+
+			f = add(SEV_ERROR, "program",
+				"%s is set-%s-ID: the loader ignores "
+				"LD_PRELOAD for it, the library is silently "
+				"absent",
+				r.file, uid ? "user" : "group");
+			fix(f, "chmod %s %s", uid ? "u-s" : "g-s", r.file);
+		}
+		break;
+	case REACH_GO:
 		f = add(SEV_WARN, "program",
 			"%s is a Go program%s%s: its sockets are made by Go's "
 			"own system calls, LD_PRELOAD does not reach them",
-			path, p.go_version[0] ? " built with " : "",
-			p.go_version);
-		detail(f, "Go 1.21 and later speak MPTCP themselves: set "
-			  "GODEBUG=multipathtcp=1 in its environment (from "
-			  "Go 1.24 its listeners use MPTCP by default, "
-			  "unless multipathtcp=0)");
-	} else if (p.elf && p.is_static) {
+			r.file, r.go_version[0] ? " built with " : "",
+			r.go_version);
+		detail(f, "%s", advice);
+		break;
+	case REACH_STATIC:
 		f = add(SEV_WARN, "program",
 			"%s is statically linked: no dynamic loader, "
 			"LD_PRELOAD does nothing",
-			path);
+			r.file);
 		detail(f, "a dynamically linked build of it, or a server with "
 			  "native MPTCP");
-	}
-	if (!prog_unreachable(&p))
+		break;
+	case REACH_ABI:
+		f = add(SEV_ERROR, "program", "%s", what);
+		detail(f, "%s", advice);
+		break;
+	case REACH_OK:
+	case REACH_UNKNOWN:
 		add(SEV_OK, "program", "%s: LD_PRELOAD reaches it%s", path,
-		    p.script ? " (a script: through its interpreter)" : "");
+		    strcmp(r.file, path) != 0
+			    ? " (a script: through its interpreter)"
+			    : "");
+		break;
+	}
 }
 
 static void check_nginx(const char *given)

@@ -5,6 +5,7 @@
  * 1.27.5, Angie 1.10.0?) and its listen lines ('nginx -T': the whole
  * configuration, each file introduced by "# configuration file PATH:").
  */
+#include "cli.h"
 #include "diag.h"
 
 #include <errno.h>
@@ -336,20 +337,20 @@ int ngx_inspect(const char *path, struct ngx_info *ni)
 	out = malloc(DUMP_MAX);
 	if (!out)
 		return ENOMEM;
-	r = diag_capture(argv, out, 4096, 10, true);
+	r = cli_run(argv, out, 4096, CLI_STDERR_CAPTURE, 10);
 	if (r < 0) {
 		free(out);
 		return ENOEXEC;
 	}
 	parse_version(ni, out);
 	argv[1] = (char *)"-T";
-	r = diag_capture(argv, out, DUMP_MAX, 20, false);
+	r = cli_run(argv, out, DUMP_MAX, CLI_STDERR_NULL, 20);
 	if (r == 0 && strstr(out, "# configuration file ")) {
 		ni->conf_read = true;
 		ngx_parse_dump(out, ni);
 	} else {
 		/* the reason is on stderr: run it again for the message */
-		r = diag_capture(argv, out, 4096, 20, true);
+		r = cli_run(argv, out, 4096, CLI_STDERR_CAPTURE, 20);
 		snprintf(ni->conf_err, sizeof(ni->conf_err), "%.*s",
 			 (int)strcspn(out, "\n"), out);
 		if (!ni->conf_err[0])

@@ -9,7 +9,6 @@ load common
 bats_require_minimum_version 1.5.0
 
 CLI=$BUILD/cli/mptcpshim
-PEER=$TOP/tests/tools/clipeer.py
 
 setup() {
 	[ -x "$CLI" ] || {
