@@ -245,8 +245,10 @@ fixture() { # NAME CFLAGS...
 	[[ "${lines[1]}" == *"its listeners stay TCP: multipathtcp=0 (its go.mod is older than Go 1.24); set GODEBUG=multipathtcp=2"* ]]
 	GODEBUG=multipathtcp=0 run "$CLI" run -- "$TMP/go124"
 	[[ "${lines[1]}" == *"multipathtcp=0 (from GODEBUG)"* ]]
-	fixture go117 -DGO_VERSION='"go1.17.2"'
-	run "$CLI" run -- "$TMP/go117"
+	# before Go 1.18 the version is behind pointers (a non-PIE program)
+	fixture go116 -no-pie -DGO_POINTERS -DGO_VERSION='"go1.16.3"'
+	run "$CLI" run -- "$TMP/go116"
+	[[ "${lines[0]}" == *"$TMP/go116 is a Go program (go1.16.3)"* ]]
 	[[ "${lines[1]}" == *"rebuild it with Go 1.24 or later"* ]]
 	# a script names its interpreter
 	printf '#!/usr/bin/env go122\n' >"$TMP/script"

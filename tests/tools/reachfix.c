@@ -10,6 +10,8 @@
  *                                    linker writes it) or, with
  *                                    GO_IN_DATA, only in the data segment
  *                                    (stripped section headers)
+ *   cc -no-pie -DGO_POINTERS -DGO_VERSION='"go1.16.3"'
+ *                                    the same as Go before 1.18 wrote it
  *
  * `reachfix listen PORT` listens on 127.0.0.1:PORT and prints the
  * listener's protocol as the kernel reports it through the raw system
@@ -24,7 +26,24 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifdef GO_VERSION
+#if defined(GO_VERSION) && defined(GO_POINTERS)
+/* Before Go 1.18: the header holds pointers to Go string headers (built
+ * with -no-pie, as Go's linker writes executables: the file holds the
+ * addresses themselves). */
+static const struct {
+	const char *data;
+	size_t len;
+} go_version_string = {GO_VERSION, sizeof(GO_VERSION) - 1};
+__attribute__((used, aligned(16), section(".go.buildinfo"))) struct {
+	char magic[14];
+	unsigned char ptrsize, flags;
+	const void *version, *modinfo;
+} go_buildinfo = {
+	.magic = "\xff Go buildinf:",
+	.ptrsize = sizeof(void *),
+	.version = &go_version_string,
+};
+#elif defined(GO_VERSION)
 #ifndef GO_MODINFO
 #define GO_MODINFO "path\texample.com/server\n"
 #endif
