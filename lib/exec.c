@@ -27,11 +27,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-static const char *const names[] = {
-	"MPTCPSHIM_PORTS", "MPTCPSHIM_CONNECT", "MPTCPSHIM_TOLERATE",
-	"MPTCPSHIM_LOG",   "MPTCPSHIM_STRICT",	"MPTCPSHIM_CONFIG",
-};
-#define NNAMES	  (sizeof(names) / sizeof(names[0]))
+/* The settings' variables are the settings table's (config.c). */
+#define NNAMES	  MS_NSETTINGS
 #define INHERITED "MPTCPSHIM_INHERITED"
 
 /* Copies made at load: nginx rewrites the environment's memory later. */
@@ -71,7 +68,7 @@ void ms_exec_init(void)
 	Dl_info di;
 
 	for (size_t i = 0; i < NNAMES; i++) {
-		const char *v = secure_getenv(names[i]);
+		const char *v = secure_getenv(ms_settings[i].var);
 
 		saved[i] = v ? strdup(v) : NULL;
 	}
@@ -198,7 +195,8 @@ static char *const *exec_env(const char *path, char *const envp[], void **map,
 		(preload ? strlen(preload) + 1 : 0) + strlen(self_path) + 1;
 	for (size_t i = 0; i < NNAMES; i++)
 		if (saved[i])
-			strsz += strlen(names[i]) + strlen(saved[i]) + 2;
+			strsz += strlen(ms_settings[i].var) + strlen(saved[i]) +
+				 2;
 	total = (nenv + NNAMES + 3) * sizeof(char *) + strsz;
 	*map = mmap(NULL, total, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -231,11 +229,13 @@ static char *const *exec_env(const char *path, char *const envp[], void **map,
 		strcat(added, "LD_PRELOAD");
 	}
 	for (size_t i = 0; i < NNAMES; i++) {
-		if (!saved[i] || env_value(envp, names[i]))
+		if (!saved[i] || env_value(envp, ms_settings[i].var))
 			continue;
-		env[nenv++] = put(&area, names[i], saved[i], NULL);
-		if (strlen(added) + strlen(names[i]) + 3 < sizeof(added))
-			strcat(strcat(added, *added ? ", " : ""), names[i]);
+		env[nenv++] = put(&area, ms_settings[i].var, saved[i], NULL);
+		if (strlen(added) + strlen(ms_settings[i].var) + 3 <
+		    sizeof(added))
+			strcat(strcat(added, *added ? ", " : ""),
+			       ms_settings[i].var);
 	}
 	env[nenv++] = put(&area, INHERITED, s.buf, NULL);
 	env[nenv] = NULL;

@@ -41,25 +41,14 @@ __attribute__((used)) static struct ms_pub pub = {.magic = "MPTCPSHIM-PUB-1"};
 void ms_publish_settings(const struct ms_config *cfg, const char *config_path,
 			 const char *error)
 {
-	char ports[512], connect[512], tolerate[512];
+	char settings[sizeof(pub.text) - 64];
 	int n;
 
-	if (!ms_portlist_format(&cfg->ports, ports, sizeof(ports)))
-		snprintf(ports, sizeof(ports), "(long list)");
-	if (cfg->ports.mode == MS_LIST_UNSET)
-		snprintf(ports, sizeof(ports), "all");
-	if (cfg->connect.mode == MS_LIST_UNSET ||
-	    !ms_portlist_format(&cfg->connect, connect, sizeof(connect)))
-		snprintf(connect, sizeof(connect), "%s",
-			 cfg->connect.mode == MS_LIST_UNSET ? "none"
-							    : "(long list)");
-	if (!ms_optset_format(&cfg->tolerate, tolerate, sizeof(tolerate)))
-		snprintf(tolerate, sizeof(tolerate), "(long list)");
+	/* the settings table's writers: the same syntax as the file */
+	if (!ms_config_describe(cfg, settings, sizeof(settings)))
+		snprintf(settings, sizeof(settings), "ports=(long list)\n");
 	n = snprintf(pub.text, sizeof(pub.text),
-		     "version=%s\nports=%s\nconnect=%s\ntolerate=%s\nlog=%s\n"
-		     "strict=%d\nconfig=%s\n%s%s%s",
-		     MS_VERSION, ports, connect, tolerate,
-		     ms_log_level_name(cfg->log), cfg->strict ? 1 : 0,
+		     "version=%s\n%sconfig=%s\n%s%s%s", MS_VERSION, settings,
 		     config_path ? config_path : "none", error ? "error=" : "",
 		     error ? error : "", error ? "\n" : "");
 	pub.text_len = n < 0			       ? 0

@@ -20,11 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef MS_SYSCONFDIR
-#define MS_SYSCONFDIR "/etc"
-#endif
-#define MS_DEFAULT_CONFIG MS_SYSCONFDIR "/mptcpshim.conf"
-
 #define MS_EXPORT __attribute__((visibility("default")))
 
 static struct ms_config cfg;
@@ -83,26 +78,20 @@ static void on_fork_child(void)
 
 static void log_loaded(void)
 {
+	char settings[512];
 	struct ms_msg m;
-	char list[256];
 
+	/* "ports=443\nconnect=none\n..." on one line */
+	if (!ms_config_describe(&cfg, settings, sizeof(settings)))
+		strcpy(settings, "(too long to show)");
+	for (char *p = settings; *p; p++)
+		if (*p == '\n')
+			*p = p[1] ? ' ' : '\0';
 	ms_msg_begin(&m, MS_LOG_DEBUG);
-	ms_msg_str(&m, "loaded; ports=");
-	if (!ms_portlist_format(&cfg.ports, list, sizeof(list)))
-		strcpy(list, "(long list)");
-	ms_msg_str(&m, cfg.broken ? "none (configuration error)"
-		       : cfg.ports.mode == MS_LIST_UNSET ? "all (default)"
-							 : list);
-	if (!ms_portlist_format(&cfg.connect, list, sizeof(list)))
-		strcpy(list, "(long list)");
-	ms_msg_str(&m, " connect=");
-	ms_msg_str(&m, cfg.broken || cfg.connect.mode == MS_LIST_UNSET ? "none"
-								       : list);
-	if (!ms_optset_format(&cfg.tolerate, list, sizeof(list)))
-		strcpy(list, "(long list)");
-	ms_msg_str(&m, " tolerate=");
-	ms_msg_str(&m, list);
-	ms_msg_str(&m, cfg.strict ? " strict=1" : " strict=0");
+	ms_msg_str(&m, "loaded; ");
+	ms_msg_str(&m, settings);
+	if (cfg.broken)
+		ms_msg_str(&m, "; converting nothing (configuration error)");
 	if (!atomic_load(&ctor_started))
 		ms_msg_str(&m, "; initialised by an interposed call before the "
 			       "library's constructor");
@@ -121,11 +110,10 @@ static void ms_init(void)
 	reached = ms_real_init(realerr, sizeof(realerr));
 
 	ms_config_init(&cfg);
-	/* secure_getenv: a setuid program reads only the system file. */
-	path = secure_getenv("MPTCPSHIM_CONFIG");
-	ms_env_read(&env);
-	ok = ms_config_read(&cfg, path ? path : MS_DEFAULT_CONFIG, path != NULL,
-			    &env, &present, err);
+	ms_env_read(&env); /* secure_getenv() */
+	path = env.config ? env.config : ms_settings[MS_SET_CONFIG].def;
+	ok = ms_config_read(&cfg, path, env.config != NULL, &env, &present,
+			    err);
 	ms_log_level = cfg.log;
 	if (!ok) {
 		cfg.broken = true;
@@ -154,8 +142,7 @@ static void ms_init(void)
 		pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
 		ms_exec_init();
 	}
-	ms_publish_settings(&cfg,
-			    present ? (path ? path : MS_DEFAULT_CONFIG) : NULL,
+	ms_publish_settings(&cfg, present ? path : NULL,
 			    cfg.broken ? err : NULL);
 	if (ms_log_on(MS_LOG_DEBUG))
 		log_loaded();
