@@ -10,16 +10,25 @@ packages=(
 	nginx libnginx-mod-stream libnginx-mod-mail
 	iproute2 procps psmisc python3 curl
 	gnuplot-nox jq
-	wrk mptcpd strace
+	wrk mptcpd mptcpize strace
 	debhelper dpkg-dev fakeroot build-essential lintian man-db
 	clang libclang-rt-14-dev libtsan2
+	mmdebstrap systemd-container zstd
 )
 [ "$#" -gt 0 ] && packages+=("$@")
 
+# systemd-nspawn runs on the libsystemd-shared of its own version: take the
+# version of the installed systemd, or apt would upgrade systemd itself.
+systemd_version=$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' systemd 2>/dev/null |
+	sed -n 's/^ii *//p' || true)
+
 missing=()
 for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' && continue
+	if [ "$p" = systemd-container ] && [ -n "$systemd_version" ]; then
+		p=$p=$systemd_version
+	fi
+	missing+=("$p")
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 

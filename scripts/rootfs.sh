@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Builds, once, a Debian 12 root file system with mmdebstrap and caches it
+# outside the tree as a zstd tar; prints the tar's path on stdout.
+#
+#   scripts/rootfs.sh [--check] KIND
+#
+# KIND:
+#   systemd   minbase + systemd as init, dbus, Debian's nginx with its
+#             stream and mail modules, iproute2, curl, python3, procps:
+#             what tests/bats/systemd.bats boots with systemd-nspawn.
+#   pristine  minbase and nothing else: a Debian 12 machine on which
+#             nothing was installed yet (scripts/pristine-check.sh).
+#
+# --check prints the path and exits 0 if the cache is there, 1 if not
+# (builds nothing). The cache is $MPTCPSHIM_CACHE/rootfs (default
+# /var/cache/mptcpshim/rootfs), one file per KIND and recipe; a build of
+# a changed recipe removes the older file of that KIND. The packages come
+# from the Debian archive the system's own apt sources name; .deb files
+# already in /var/cache/apt/archives are used instead of downloading them.
+# Run as root (mmdebstrap's root mode). Concurrent calls wait for each
+# other (flock); an interrupted build leaves only its lock file.
+set -euo pipefail
+
+usage() {
+	echo "usage: scripts/rootfs.sh [--check] systemd|pristine" >&2
+	exit 2
+}
+
+check=0
+case "${1:-}" in
+--check) check=1 && shift ;;
+-h | --help) usage ;;
+esac
+[ "$#" -eq 1 ] || usage
+kind=$1
+
+suite=bookworm
+case "$kind" in
+systemd)
+	include=systemd,systemd-sysv,dbus,nginx,libnginx-mod-stream,libnginx-mod-mail,iproute2,curl,python3,procps
+	;;
+pristine)
+	include=
+	;;
+*) usage ;;
+esac
+
+cache=${MPTCPSHIM_CACHE:-/var/cache/mptcpshim}/rootfs
+# The recipe: what makes two builds differ. Change "r1" when the way the
+# tree is made changes (hooks below), so that old caches are rebuilt.
+recipe="r1 $suite minbase $include"
+key=$(printf '%s' "$recipe" | sha256sum | cut -c1-12)
+tar_path=$cache/debian12-$kind-$key.tar.zst
+
+if [ "$check" = 1 ]; then
+	echo "$tar_path"
+	[ -s "$tar_path" ]
+	exit
+fi
+if [ -s "$tar_path" ]; then
+	echo "$tar_path"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "rootfs: building $tar_path needs root (mmdebstrap)" >&2
+	exit 1
+fi
+for tool in mmdebstrap zstd flock; do
+	command -v "$tool" >/dev/null || {
+		echo "rootfs: $tool missing: run scripts/install-deps.sh" >&2
+		exit 1
+	}
+done
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+# Another call may have built it while this one waited.
+if [ -s "$tar_path" ]; then
+	echo "$tar_path"
+	exit 0
+fi
+
+# The archive of the system's own apt sources for this suite (and its
+# -updates and -security), so the root file system gets what this
+# machine's apt would install; mmdebstrap's default otherwise.
+mirrors=()
+while read -r uri release; do
+	[ -n "$uri" ] && mirrors+=("deb $uri $release main")
+done < <(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Identifier: Packages' 2>/dev/null |
+	awk -v s="$suite" '$2 == s || $2 == s "-updates" || $2 == s "-security"' | sort -u)
+
+tmp_tar=$cache/.build-$kind-$$.tar.zst
+cleanup() { rm -f "$tmp_tar"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "rootfs: building $tar_path (mmdebstrap, $suite, minbase${include:+ + $include})" >&2
+start=$(date +%s)
+hooks=(
+	# The host's downloaded packages, as hard links (no copy; removed
+	# from the tree by mmdebstrap's cleanup, the host's files stay).
+	--setup-hook='mkdir -p "$1/var/cache/apt/archives" &&
+		find /var/cache/apt/archives -maxdepth 1 -name "*.deb" \
+			-exec ln -t "$1/var/cache/apt/archives/" {} + 2>/dev/null || true'
+)
+if [ "$kind" = systemd ]; then
+	hooks+=(
+		# A container: no getty, no waiting for a network that does not
+		# come (the tests run with --private-network).
+		--customize-hook='chroot "$1" systemctl mask console-getty.service getty@.service systemd-networkd-wait-online.service >/dev/null 2>&1 || true'
+		--customize-hook='echo mptcpshim-test >"$1/etc/hostname"'
+	)
+fi
+mmdebstrap --variant=minbase ${include:+--include="$include"} \
+	--format=tar "${hooks[@]}" \
+	"$suite" "$tmp_tar" "${mirrors[@]}" >&2 || {
+	echo "rootfs: mmdebstrap failed (above); build it again with: scripts/rootfs.sh $kind" >&2
+	exit 1
+}
+mv "$tmp_tar" "$tar_path"
+# Older recipes of the same kind are of no use any more.
+find "$cache" -maxdepth 1 -name "debian12-$kind-*.tar.zst" ! -name "${tar_path##*/}" -delete
+echo "rootfs: built $tar_path in $(($(date +%s) - start)) s, $(du -m "$tar_path" | cut -f1) MB" >&2
+echo "$tar_path"
