@@ -56,8 +56,11 @@ count_meson build-tsan
 
 echo "== bats suites"
 export MPTCPSHIM_BUILD="$top/build-ci"
+# The Debian package is built once, for package.bats and systemd.bats.
+MPTCPSHIM_DEB_DIR=$(mktemp -d)
+export MPTCPSHIM_DEB_DIR
 tap=$(mktemp)
-trap 'rm -f "$tap"' EXIT
+trap 'rm -rf "$tap" "$MPTCPSHIM_DEB_DIR"' EXIT
 bats --tap tests/bats | tee "$tap" || status=1
 count() { grep -c "$1" "$tap" || true; } # grep -c exits 1 on no match
 passed=$((passed + $(count '^ok ') - $(count '^ok .*# skip')))

@@ -16,15 +16,13 @@
 
 load common
 load nginx
+load deb
 
 PORT_LO=49500
 PORT_HI=49999
 PKG=mptcpshim
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 LIBDIR=/usr/lib/$MA
-# Built by the dpkg-buildpackage test, used by the ones after it: the
-# copy of the tree is $DEB_DIR/mptcpshim-VERSION, the .deb lands next to it.
-DEB_DIR=$BATS_FILE_TMPDIR/deb
 # Exists while this file has the package installed.
 INSTALLED_MARK=$BATS_FILE_TMPDIR/installed
 CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -67,12 +65,10 @@ need_tools() {
 	return 1
 }
 
+# The package the dpkg-buildpackage test built (deb.bash: built once per
+# run, shared with systemd.bats).
 need_deb() {
-	DEB=$(find "$DEB_DIR" -maxdepth 1 -name "${PKG}_*.deb" 2>/dev/null | head -n1)
-	[ -n "$DEB" ] || {
-		echo "no package: the dpkg-buildpackage test did not build one" >&2
-		return 1
-	}
+	deb_build
 }
 
 need_installed() {
@@ -80,26 +76,6 @@ need_installed() {
 		echo "$PKG is not installed by this file: the dpkg -i test failed" >&2
 		return 1
 	}
-}
-
-# Copies the tree under test to $1 as the working tree has it: tracked
-# files and new ones git does not ignore (no build directories, no .git).
-copy_tree() {
-	local dest=$1 f
-	mkdir -p "$dest"
-	if git -C "$TOP" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-		(
-			cd "$TOP" || exit 1
-			git ls-files -z --cached --others --exclude-standard |
-				while IFS= read -r -d '' f; do
-					# a tracked file deleted in the working tree
-					if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
-				done | tar --null -T - -cf -
-		) | tar -C "$dest" -xf -
-	else
-		tar -C "$TOP" --exclude='./build*' --exclude=./.git \
-			--exclude='./obj-*' -cf - . | tar -C "$dest" -xf -
-	fi
 }
 
 # Sorted list of the files (not directories) under $1, relative to it.
@@ -229,17 +205,10 @@ $prefix/share/man/man7/libmptcpshim.7"
 
 @test "dpkg-buildpackage -us -uc -b builds the package from a copy of the tree; lintian reports no errors" {
 	need_tools dpkg-buildpackage dh dpkg-deb lintian
-	local version src
-	version=$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)
-	rm -rf "$DEB_DIR"
-	src=$DEB_DIR/$PKG-$version
-	copy_tree "$src"
-	# The .deb files land in the parent of the tree: $DEB_DIR.
-	(cd "$src" && dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1 || {
-		tail -n 40 "$T/build.log"
-		false
-	}
-	need_deb
+	deb_build
+	# the copy built from: the tree's files, no build directory
+	[ -f "$DEB_SRC/debian/control" ]
+	[ ! -e "$DEB_SRC/build" ] && [ ! -e "$DEB_SRC/.git" ]
 
 	run dpkg-deb -c "$DEB"
 	echo "$output"
@@ -254,11 +223,11 @@ $prefix/share/man/man7/libmptcpshim.7"
 	done
 	dpkg-deb -e "$DEB" "$T/control"
 	[ "$(cat "$T/control/conffiles")" = /etc/mptcpshim.conf ]
-	grep -q 'nginx.service.d/mptcpshim.conf' "$src/debian/README.Debian"
+	grep -q 'nginx.service.d/mptcpshim.conf' "$DEB_SRC/debian/README.Debian"
 
 	# lintian on the .changes (the package and its -dbgsym). It warns
 	# that it runs as root; only E: lines count.
-	run lintian --pedantic "$DEB_DIR"/*.changes
+	run lintian --pedantic "$DEB_CHANGES"
 	echo "lintian:" && echo "$output"
 	[ "$(grep -c '^E:' <<<"$output")" -eq 0 ]
 }
