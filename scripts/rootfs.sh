@@ -2,7 +2,7 @@
 # Builds, once, a Debian 12 root file system with mmdebstrap and caches it
 # outside the tree as a zstd tar; prints the tar's path on stdout.
 #
-#   scripts/rootfs.sh [--check] KIND
+#   scripts/rootfs.sh [--check | --dir] KIND
 #
 # KIND:
 #   systemd   minbase + systemd as init, dbus, Debian's nginx with its
@@ -12,9 +12,12 @@
 #             nothing was installed yet (scripts/pristine-check.sh).
 #
 # --check prints the path and exits 0 if the cache is there, 1 if not
-# (builds nothing). The cache is $MPTCPSHIM_CACHE/rootfs (default
-# /var/cache/mptcpshim/rootfs), one file per KIND and recipe; a build of
-# a changed recipe removes the older file of that KIND. The packages come
+# (builds nothing). --dir also unpacks the tar, once, next to it and
+# prints that directory instead: boot it only read-only or with
+# systemd-nspawn --volatile (tests/bats/nspawn.bash), so that it stays as
+# built. The cache is $MPTCPSHIM_CACHE/rootfs (default
+# /var/cache/mptcpshim/rootfs), one tar (and directory) per KIND and
+# recipe; a build of a changed recipe removes the older ones of that KIND. The packages come
 # from the Debian archive the system's own apt sources name; .deb files
 # already in /var/cache/apt/archives are used instead of downloading them.
 # Run as root (mmdebstrap's root mode). Concurrent calls wait for each
@@ -22,13 +25,14 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: scripts/rootfs.sh [--check] systemd|pristine" >&2
+	echo "usage: scripts/rootfs.sh [--check | --dir] systemd|pristine" >&2
 	exit 2
 }
 
-check=0
+check=0 dir=0
 case "${1:-}" in
 --check) check=1 && shift ;;
+--dir) dir=1 && shift ;;
 -h | --help) usage ;;
 esac
 [ "$#" -eq 1 ] || usage
@@ -51,16 +55,43 @@ cache=${MPTCPSHIM_CACHE:-/var/cache/mptcpshim}/rootfs
 recipe="r1 $suite minbase $include"
 key=$(printf '%s' "$recipe" | sha256sum | cut -c1-12)
 tar_path=$cache/debian12-$kind-$key.tar.zst
+dir_path=$cache/debian12-$kind-$key.d
+# What an interrupted build or unpack leaves: removed on exit.
+tmp_tar=
+tmp_dir=
+cleanup() { rm -rf "$tmp_tar" "$tmp_dir"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Prints the result: the tar, or with --dir the directory, unpacked once
+# (under the lock, into a temporary name, then renamed).
+result() {
+	if [ "$dir" = 1 ] && [ ! -d "$dir_path" ]; then
+		mkdir -p "$cache"
+		exec 9>"$cache/.lock"
+		flock 9
+		if [ ! -d "$dir_path" ]; then
+			tmp_dir=$cache/.unpack-$kind-$$
+			rm -rf "$tmp_dir"
+			mkdir "$tmp_dir"
+			tar --zstd -xpf "$tar_path" -C "$tmp_dir" --xattrs --xattrs-include='*' || {
+				echo "rootfs: cannot unpack $tar_path" >&2
+				exit 1
+			}
+			mv "$tmp_dir" "$dir_path"
+			tmp_dir=
+		fi
+	fi
+	if [ "$dir" = 1 ]; then echo "$dir_path"; else echo "$tar_path"; fi
+	exit 0
+}
 
 if [ "$check" = 1 ]; then
 	echo "$tar_path"
 	[ -s "$tar_path" ]
 	exit
 fi
-if [ -s "$tar_path" ]; then
-	echo "$tar_path"
-	exit 0
-fi
+[ -s "$tar_path" ] && result
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "rootfs: building $tar_path needs root (mmdebstrap)" >&2
@@ -78,8 +109,8 @@ exec 9>"$cache/.lock"
 flock 9
 # Another call may have built it while this one waited.
 if [ -s "$tar_path" ]; then
-	echo "$tar_path"
-	exit 0
+	flock -u 9
+	result
 fi
 
 # The archive of the system's own apt sources for this suite (and its
@@ -92,9 +123,6 @@ done < <(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Identifier: Pac
 	awk -v s="$suite" '$2 == s || $2 == s "-updates" || $2 == s "-security"' | sort -u)
 
 tmp_tar=$cache/.build-$kind-$$.tar.zst
-cleanup() { rm -f "$tmp_tar"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 echo "rootfs: building $tar_path (mmdebstrap, $suite, minbase${include:+ + $include})" >&2
 start=$(date +%s)
@@ -121,6 +149,8 @@ mmdebstrap --variant=minbase ${include:+--include="$include"} \
 }
 mv "$tmp_tar" "$tar_path"
 # Older recipes of the same kind are of no use any more.
-find "$cache" -maxdepth 1 -name "debian12-$kind-*.tar.zst" ! -name "${tar_path##*/}" -delete
+find "$cache" -maxdepth 1 -name "debian12-$kind-*" ! -name "${tar_path##*/}" \
+	! -name "${dir_path##*/}" -exec rm -rf {} +
 echo "rootfs: built $tar_path in $(($(date +%s) - start)) s, $(du -m "$tar_path" | cut -f1) MB" >&2
-echo "$tar_path"
+flock -u 9
+result

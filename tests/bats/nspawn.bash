@@ -5,9 +5,9 @@
 # tmpfs, the unpacked tree stays as built), commands run inside with
 # nsenter. Load after common. Needs root.
 #
-#   ct_rootfs KIND          unpacks the cached tree (building the cache if
-#                           it is missing) into $BATS_FILE_TMPDIR; skips
-#                           only when it cannot be built on this machine
+#   ct_rootfs KIND          the cached tree (scripts/rootfs.sh --dir KIND,
+#                           built if missing); skips only when it cannot be
+#                           built on this machine
 #   ct_boot NAME [unified|hybrid] [NSPAWN-ARGS...]
 #                           boots it as container NAME, waits until systemd
 #                           says running (or degraded); sets CT=NAME
@@ -16,26 +16,26 @@
 #   ct_poweroff NAME        powers it off and waits; kills it after 10 s
 #   ct_cleanup              every container of this file, then the tree
 #
-# Each container's state is in $CT_STATE/NAME/ (the nspawn pid, the
-# container's PID 1, nspawn's output): ct_cleanup finds everything there,
-# also after a failed test. Share files with the container through
+# The cached tree is booted as it is, by any number of containers at once:
+# --volatile=overlay mounts it read-only under a tmpfs. Each container's
+# state is in $CT_STATE/NAME/ (the nspawn pid, the container's PID 1,
+# nspawn's output): ct_cleanup finds everything there, also after a
+# failed test. Share files with the container through
 # $CT_STATE/share, mounted read-only at /mnt/mptcpshim inside.
 
 CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CT_STATE=${BATS_FILE_TMPDIR:-/tmp}/ct
-CT_ROOT=$CT_STATE/root
 CT_SHARE=$CT_STATE/share
 
 ct_rootfs() { # KIND
-	local kind=$1 tar log
+	local kind=$1 log
 	command -v systemd-nspawn >/dev/null && command -v nsenter >/dev/null || {
 		echo "systemd-nspawn or nsenter missing: run scripts/install-deps.sh" >&2
 		return 1
 	}
-	mkdir -p "$CT_STATE/share"
-	[ -d "$CT_ROOT/etc" ] && return 0
+	mkdir -p "$CT_SHARE"
 	log=$CT_STATE/rootfs.log
-	if ! tar=$("$TOP/scripts/rootfs.sh" "$kind" 2>"$log"); then
+	if ! CT_ROOT=$("$TOP/scripts/rootfs.sh" --dir "$kind" 2>"$log"); then
 		# Only an archive that cannot be reached is a reason to skip:
 		# anything else is a failure to look at.
 		if grep -Eq "Temporary failure resolving|Could not resolve|Failed to fetch|Unable to connect|Network is unreachable" "$log"; then
@@ -44,8 +44,8 @@ ct_rootfs() { # KIND
 		cat "$log" >&2
 		return 1
 	fi
-	mkdir -p "$CT_ROOT"
-	tar --zstd -xpf "$tar" -C "$CT_ROOT" --xattrs --xattrs-include='*'
+	# for the tests (bats runs them in other processes than setup_file)
+	export CT_ROOT
 }
 
 # The container's PID 1: the child of the nspawn process that is PID 1 in
@@ -64,11 +64,15 @@ _ct_pid1() { # NAME
 }
 
 ct_boot() { # NAME [unified|hybrid] [NSPAWN-ARGS...]
-	local name=$1 layout=${2:-unified} dir pid1 st _
+	local name=$1 layout=${2:-unified} dir machine pid1 st _
 	shift $(($# < 2 ? $# : 2))
 	dir=$CT_STATE/$name
 	mkdir -p "$dir"
 	echo "$layout" >"$dir/layout"
+	# The machine's name on the host must not collide with another run's
+	# (nspawn keeps a directory per name in /run).
+	machine=mptcpshim-$name-$(printf '%s' "$CT_STATE" | md5sum | cut -c1-8)
+	echo "$machine" >"$dir/machine"
 	# unified: cgroup v2 only (what Debian 12 boots with); hybrid: the
 	# container copies the host's layout (on these machines v1
 	# controllers with v2 beside them; =0 would be v1 only).
@@ -78,7 +82,7 @@ ct_boot() { # NAME [unified|hybrid] [NSPAWN-ARGS...]
 		else
 			unset SYSTEMD_NSPAWN_UNIFIED_HIERARCHY
 		fi
-		exec setsid systemd-nspawn -q -D "$CT_ROOT" -b --machine="$name" \
+		exec setsid systemd-nspawn -q -D "$CT_ROOT" -b --machine="$machine" \
 			--register=no --keep-unit --private-network --volatile=overlay \
 			--bind-ro="$CT_SHARE:/mnt/mptcpshim" "$@" \
 			</dev/null >"$dir/console.log" 2>&1 3>&-
@@ -159,7 +163,7 @@ ct_poweroff() { # NAME
 	rm -f "$dir/nspawn.pid"
 	# nspawn's own directory on the host (not removed when /run is no
 	# tmpfs); empty once the container is gone.
-	rmdir "/run/systemd/nspawn/propagate/$name" 2>/dev/null || true
+	rmdir "/run/systemd/nspawn/propagate/$(cat "$dir/machine")" 2>/dev/null || true
 }
 
 ct_cleanup() {
