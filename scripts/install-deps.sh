@@ -5,8 +5,8 @@
 set -euo pipefail
 
 packages=(
-	meson ninja-build pkg-config gcc clang-format binutils libmnl-dev
-	libcmocka-dev bats
+	meson ninja-build pkg-config gcc clang-format binutils git libmnl-dev
+	libcmocka-dev bats shfmt
 	nginx libnginx-mod-stream libnginx-mod-mail
 	iproute2 procps psmisc python3 curl
 	gnuplot-nox jq

@@ -2,8 +2,9 @@
 # The README's test command: installs what the tests need, builds with
 # warnings as errors, and runs every test - unit and integration tests
 # (cmocka, through meson), the same again under ASan+UBSan and under TSan,
-# the bats suites, a 60 s run of the parser's fuzzer, and the formatting
-# check. Exits non-zero if anything failed.
+# the bats suites, the pristine-machine check (install-deps.sh on a new
+# Debian 12 gives everything these use), a 60 s run of the parser's
+# fuzzer, and the formatting check. Exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -66,6 +67,18 @@ count() { grep -c "$1" "$tap" || true; } # grep -c exits 1 on no match
 passed=$((passed + $(count '^ok ') - $(count '^ok .*# skip')))
 skipped=$((skipped + $(count '^ok .*# skip')))
 failed=$((failed + $(count '^not ok')))
+
+echo "== a pristine Debian 12: scripts/install-deps.sh gives everything (scripts/pristine-check.sh)"
+rc=0
+scripts/pristine-check.sh || rc=$?
+case "$rc" in
+0) passed=$((passed + 1)) ;;
+2) skipped=$((skipped + 1)) ;; # the Debian archive is not reachable
+*)
+	failed=$((failed + 1))
+	status=1
+	;;
+esac
 
 echo "== fuzzing the configuration parser (60 s, scripts/fuzz.sh)"
 if scripts/fuzz.sh 60; then

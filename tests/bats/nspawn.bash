@@ -82,8 +82,12 @@ ct_boot() { # NAME [unified|hybrid] [NSPAWN-ARGS...]
 		else
 			unset SYSTEMD_NSPAWN_UNIFIED_HIERARCHY
 		fi
+		# --keep-unit where systemd is not PID 1 (no scope to make);
+		# where it is, nspawn makes its own scope.
+		keep_unit=--keep-unit
+		[ -d /run/systemd/system ] && keep_unit=--register=no
 		exec setsid systemd-nspawn -q -D "$CT_ROOT" -b --machine="$machine" \
-			--register=no --keep-unit --private-network --volatile=overlay \
+			--register=no "$keep_unit" --private-network --volatile=overlay \
 			--bind-ro="$CT_SHARE:/mnt/mptcpshim" "$@" \
 			</dev/null >"$dir/console.log" 2>&1 3>&-
 	) &
