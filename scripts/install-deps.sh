@@ -14,6 +14,7 @@ packages=(
 	debhelper dpkg-dev fakeroot build-essential lintian man-db
 	clang libclang-rt-14-dev libtsan2
 	mmdebstrap systemd-container zstd
+	libpcre2-dev libssl-dev zlib1g-dev
 )
 [ "$#" -gt 0 ] && packages+=("$@")
 

@@ -55,6 +55,15 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	meson test -C build-tsan --print-errorlogs || status=1
 count_meson build-tsan
 
+echo "== nginx 1.30.4 from the vendored source (scripts/nginx-build.sh; cached)"
+# for nginx-multipath.bats, and the nginx suites a second time below
+if MPTCPSHIM_NGINX_CURRENT=$(scripts/nginx-build.sh); then
+	export MPTCPSHIM_NGINX_CURRENT
+else
+	failed=$((failed + 1))
+	status=1
+fi
+
 echo "== bats suites"
 export MPTCPSHIM_BUILD="$top/build-ci"
 # The Debian package is built once, for package.bats and systemd.bats.
@@ -63,6 +72,11 @@ export MPTCPSHIM_DEB_DIR
 tap=$(mktemp)
 trap 'rm -rf "$tap" "$MPTCPSHIM_DEB_DIR"' EXIT
 bats --tap tests/bats | tee "$tap" || status=1
+if [ -n "${MPTCPSHIM_NGINX_CURRENT:-}" ]; then
+	echo "== nginx.bats and nginx-connect.bats again, with nginx 1.30.4 (Debian's 1.22 above)"
+	NGINX=$MPTCPSHIM_NGINX_CURRENT bats --tap tests/bats/nginx.bats tests/bats/nginx-connect.bats |
+		tee -a "$tap" || status=1
+fi
 count() { grep -c "$1" "$tap" || true; } # grep -c exits 1 on no match
 passed=$((passed + $(count '^ok ') - $(count '^ok .*# skip')))
 skipped=$((skipped + $(count '^ok .*# skip')))

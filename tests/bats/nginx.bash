@@ -2,12 +2,30 @@
 # Helpers of nginx.bats: Debian's nginx run as root from a temporary
 # directory, with libmptcpshim preloaded. Load after common.
 #
+# NGINX selects the binary: Debian's /usr/sbin/nginx (1.22, stream and
+# mail as dynamic modules) by default, or another build such as the 1.30.4
+# of scripts/nginx-build.sh (modules built in). NGX_VERSION is its version.
+#
 # Everything a test starts is recorded in $NGX_DIR and ended by
 # ngx_teardown, by pid, also when the test fails; the directory is removed
 # too (set NGX_KEEP=1 to keep it after a failure, for debugging).
 
 NGINX=${NGINX:-/usr/sbin/nginx}
+# Not in nginx's environment: nginx reads a variable NGINX as the list of
+# sockets it inherits (binary upgrade), and then does not daemonize.
+export -n NGINX
 NGX_MODULES=/usr/lib/nginx/modules
+NGX_V=$("$NGINX" -V 2>&1 || true)
+# shellcheck disable=SC2034 # NGX_VERSION: for the suites
+NGX_VERSION=$(sed -n 's|^nginx version: nginx/||p' <<<"$NGX_V")
+# The load_module lines a binary with dynamic stream and mail modules needs.
+NGX_LOAD=
+if [[ "$NGX_V" == *--with-stream=dynamic* ]]; then
+	NGX_LOAD="load_module $NGX_MODULES/ngx_stream_module.so;"
+fi
+if [[ "$NGX_V" == *--with-mail=dynamic* ]]; then
+	NGX_LOAD="$NGX_LOAD load_module $NGX_MODULES/ngx_mail_module.so;"
+fi
 PEER_PY=$TOP/tests/tools/ngxpeer.py
 # The only ports this suite may use (other suites run on other ranges).
 PORT_LO=45000
@@ -87,8 +105,7 @@ ngx_conf() {
 			worker_processes $NGX_WORKERS;
 			error_log $NGX_DIR/error.log info;
 			pid $NGX_DIR/nginx.pid;
-			load_module $NGX_MODULES/ngx_stream_module.so;
-			load_module $NGX_MODULES/ngx_mail_module.so;
+			$NGX_LOAD
 			$NGX_MAIN_EXTRA
 			events { worker_connections 256; }
 		EOF
@@ -151,7 +168,8 @@ ngx_start() {
 	local rc=0
 	# nginx -t leaves a pid file behind (with its own, finished pid).
 	rm -f "$NGX_DIR/nginx.pid"
-	in_ns env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null "$@" \
+	# (bounded: an nginx that does not daemonize would hang the suite)
+	in_ns timeout 30 env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null "$@" \
 		"$NGINX" -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" \
 		2>>"$NGX_DIR/stderr" </dev/null 3>&- || rc=$?
 	[ "$rc" -eq 0 ] || return "$rc"
@@ -163,7 +181,7 @@ ngx_start() {
 # -s reload), output to $NGX_DIR/stderr too. Set NGX_ENV=(VAR=VALUE...)
 # for extra environment.
 ngx_cmd() {
-	in_ns env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null "${NGX_ENV[@]}" \
+	in_ns timeout 30 env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null "${NGX_ENV[@]}" \
 		"$NGINX" -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" "$@" \
 		</dev/null 3>&- 2>&1 | tee -a "$NGX_DIR/stderr"
 	return "${PIPESTATUS[0]}"
