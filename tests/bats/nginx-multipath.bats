@@ -49,10 +49,7 @@ setup() {
 }
 
 teardown() {
-	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${NGX_DIR:-}" ]; then
-		ngx_diag
-	fi
-	ngx_teardown
+	ngx_test_teardown
 }
 
 # "ino:N" of every MPTCP (or with $2=tcp, TCP) listener on port $1, sorted.
@@ -85,39 +82,33 @@ http_stream_conf() { # LISTEN-PARAMETERS-OF-THE-HTTP-LISTENERS
 # Upgrades the running nginx's binary (USR2, then QUIT to the old master)
 # while an MPTCP client makes requests in a loop on $P; sets old, new.
 upgrade_under_load() {
-	local before _
 	old=$(ngx_master)
 	peer_bg loop loop --max 100000 --seconds 60 --stop "$NGX_DIR/stop" \
 		--progress "$NGX_DIR/progress" 127.0.0.1 "$P"
 	wait_file "$NGX_DIR/progress"
 
-	kill -USR2 "$old"
-	wait_file "$NGX_DIR/nginx.pid.oldbin"
-	for _ in $(seq 1 100); do
-		[ -s "$NGX_DIR/nginx.pid" ] && [ "$(ngx_master)" != "$old" ] && break
-		sleep 0.1
-	done
-	new=$(ngx_master)
-	[ "$new" != "$old" ]
-	echo "nginx $new" >>"$NGX_DIR/pids"
-	wait_workers "$new" 1 >/dev/null
+	new=$(ngx_usr2 "$old")
 	# Old and new workers side by side: requests go on.
-	before=$(cat "$NGX_DIR/progress")
-	for _ in $(seq 1 100); do
-		[ "$(cat "$NGX_DIR/progress")" -ge $((before + 20)) ] && break
-		sleep 0.05
-	done
+	more_requests
 	check_listeners "during the overlap"
 
 	kill -QUIT "$old"
 	wait_gone "$old"
-	before=$(cat "$NGX_DIR/progress")
-	for _ in $(seq 1 100); do
-		[ "$(cat "$NGX_DIR/progress")" -ge $((before + 20)) ] && break
-		sleep 0.05
-	done
+	more_requests
 	touch "$NGX_DIR/stop"
 	peer_wait loop
+}
+
+# Waits (at most 5 s) until the loop client has made 20 more requests.
+more_requests() {
+	local before _
+	before=$(cat "$NGX_DIR/progress")
+	for _ in $(seq 1 100); do
+		[ "$(cat "$NGX_DIR/progress")" -ge $((before + 20)) ] && return 0
+		sleep 0.05
+	done
+	echo "the loop client made no 20 more requests in 5 s" >&2
+	return 1
 }
 
 # Every listener is still the socket it was before the upgrade ($ino_*),
@@ -262,16 +253,7 @@ binary_upgrade() {
 	[ -n "$ino_p" ] && [ -n "$ino_m" ]
 	old=$(ngx_master)
 
-	kill -USR2 "$old"
-	wait_file "$NGX_DIR/nginx.pid.oldbin"
-	for _ in $(seq 1 100); do
-		[ -s "$NGX_DIR/nginx.pid" ] && [ "$(ngx_master)" != "$old" ] && break
-		sleep 0.1
-	done
-	new=$(ngx_master)
-	[ "$new" != "$old" ]
-	echo "nginx $new" >>"$NGX_DIR/pids"
-	wait_workers "$new" 1 >/dev/null
+	new=$(ngx_usr2 "$old")
 	kill -QUIT "$old"
 	wait_gone "$old"
 

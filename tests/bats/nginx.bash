@@ -269,6 +269,36 @@ ngx_teardown() {
 	fi
 }
 
+# The usual teardown of an nginx suite: what helps after a failure, then
+# everything the test started, gone.
+ngx_test_teardown() {
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${NGX_DIR:-}" ]; then
+		ngx_diag
+	fi
+	ngx_teardown
+}
+
+# Starts a binary upgrade of master $1 (SIGUSR2) and waits (at most 10 s)
+# until the new master has written its pid file and has $2 (default 1)
+# workers; records it for the teardown and prints its pid.
+ngx_usr2() {
+	local old=$1 new _
+	kill -USR2 "$old"
+	wait_file "$NGX_DIR/nginx.pid.oldbin" || return 1
+	for _ in $(seq 1 100); do
+		[ -s "$NGX_DIR/nginx.pid" ] && [ "$(ngx_master)" != "$old" ] && break
+		sleep 0.1
+	done
+	new=$(ngx_master)
+	[ "$new" != "$old" ] || {
+		echo "no new master 10 s after SIGUSR2 to $old" >&2
+		return 1
+	}
+	echo "nginx $new" >>"$NGX_DIR/pids"
+	wait_workers "$new" "${2:-1}" >/dev/null || return 1
+	echo "$new"
+}
+
 # Prints what helps understand a failure (bats shows it only then).
 ngx_diag() {
 	local f

@@ -171,15 +171,9 @@ tcp_listening() {
 	ct ss -Hltn "sport = :$1" | awk '{ print $4 }' | sort
 }
 
-# Waits (at most 5 s) until something listens on port $1 in the container.
+# wait_listen of common.bash, in the container.
 ct_wait_listen() {
-	local _
-	for _ in $(seq 1 50); do
-		[ -n "$(ct ss -Hltn "sport = :$1")" ] && return 0
-		sleep 0.1
-	done
-	echo "nothing listens on port $1 in the container after 5 s" >&2
-	return 1
+	ct bash -c "$(declare -f wait_listen); wait_listen $1"
 }
 
 env_of() { # UNIT
@@ -195,19 +189,24 @@ maps_lib() {
 	ct grep -q " $(ct readlink -f "$2")\$" "/proc/$1/maps"
 }
 
+# An MPTCP client to $1 port $2 is served (200) over MPTCP: its own
+# MPTCP_INFO, and the server's side in ss -M.
+served_over_mptcp() {
+	run client "$1" "$2"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = mptcp_info=ok ]
+	[ "${lines[1]}" = status=200 ]
+	[ "${lines[2]}" = server_mptcp=1 ]
+}
+
 # Asserts from the kernel that nginx's default site (80 and [::]:80) is
 # MPTCP and serves an MPTCP client over MPTCP.
 nginx_is_mptcp() {
 	ct_wait_listen 80
 	run mptcp_listening 80
 	[ "$output" = "$(printf '0.0.0.0:80\n[::]:80')" ]
-	for addr in 127.0.0.1 ::1; do
-		run client "$addr" 80
-		[ "$status" -eq 0 ]
-		[ "${lines[0]}" = mptcp_info=ok ]
-		[ "${lines[1]}" = status=200 ]
-		[ "${lines[2]}" = server_mptcp=1 ]
-	done
+	served_over_mptcp 127.0.0.1 80
+	served_over_mptcp ::1 80
 }
 
 nginx_is_tcp() {
@@ -360,10 +359,7 @@ status_lists_nginx() {
 	ct systemctl restart pyweb
 	ct_wait_listen 8080
 	[ "$(mptcp_listening 8080)" = 127.0.0.1:8080 ]
-	run client 127.0.0.1 8080
-	[ "${lines[0]}" = mptcp_info=ok ]
-	[ "${lines[1]}" = status=200 ]
-	[ "${lines[2]}" = server_mptcp=1 ]
+	served_over_mptcp 127.0.0.1 8080
 	maps_lib "$(main_pid pyweb)" "$OTHER"
 	maps_lib "$(main_pid pyweb)" "$LIB"
 
@@ -386,9 +382,7 @@ status_lists_nginx() {
 	ct_wait_listen 8082
 	[ "$(mptcp_listening 8081)" = 127.0.0.1:8081 ]
 	[ -z "$(mptcp_listening 8082)" ]
-	run client 127.0.0.1 8081
-	[ "${lines[0]}" = mptcp_info=ok ]
-	[ "${lines[2]}" = server_mptcp=1 ]
+	served_over_mptcp 127.0.0.1 8081
 
 	run ct mptcpshim status --unit pyweb@8081
 	echo "$output"
