@@ -9,7 +9,7 @@ packages=(
 	libcmocka-dev bats shfmt
 	nginx libnginx-mod-stream libnginx-mod-mail
 	iproute2 procps psmisc python3 curl
-	gnuplot-nox jq
+	bc gnuplot-nox jq
 	wrk mptcpd mptcpize strace
 	debhelper dpkg-dev fakeroot build-essential lintian man-db
 	clang libclang-rt-14-dev libtsan2

@@ -8,7 +8,8 @@
 # is installed, runs scripts/install-deps.sh (with the network: apt
 # downloads what the host's /var/cache/apt/archives lacks), runs it again
 # (it must then have nothing to do), then checks that every program
-# scripts/demo.sh and scripts/test.sh use is there (the list is read from
+# scripts/demo.sh and scripts/test.sh use is there - and every other
+# script of the project, each a command of its own (the list is read from
 # the sources by scripts/pristine-commands.py, plus the few it cannot see),
 # nginx's modules, the libraries meson looks for, the sanitizers and the
 # fuzzer runtime, and that the tree builds with warnings as errors.
@@ -109,9 +110,9 @@ if ! in_root "$work/install.log" /src/scripts/install-deps.sh; then
 fi
 # .deb files with one link were downloaded; the others are the host's.
 echo "   done in $(($(date +%s) - t)) s: $(($(grep -o "^install-deps: installing .*" "$work/install.log" | wc -w) - 2)) packages asked for," \
-	"$(find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -links +1 | wc -l) .debs from the host's cache," \
-	"$(find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -links 1 | wc -l) downloaded" \
-	"($(find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -links 1 -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s / 1048576 }') MB)"
+	"$(dpkg-query --admindir="$root/var/lib/dpkg" -W | grep -c .) installed in all," \
+	"$(find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -links 1 | wc -l) .debs downloaded" \
+	"($(find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -links 1 -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s / 1048576 }') MB), the others from the host's cache"
 
 echo "== scripts/install-deps.sh again: nothing left to install"
 in_root "$work/again.log" /src/scripts/install-deps.sh || status=1

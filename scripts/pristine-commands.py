@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """What the README's two commands (scripts/demo.sh, scripts/test.sh and
-everything test.sh runs) need from the machine, read from the sources:
+everything test.sh runs) and the project's other scripts (each a command
+of its own, such as a benchmark) need from the machine, read from the
+sources - .ci/run, scripts/*.sh, tests/bats/*.bats and *.bash, the
+Python tools, the meson files:
 
   cmd NAME WHERE        a program run by name: the first word of every
                         simple command of the shell scripts and bats suites

@@ -13,9 +13,10 @@
 # connection; TCP_IS_MPTCP does not exist on 6.1 kernels).
 #
 # The tests run in order on one container (a test that fails leaves it
-# reset for the next one); the hybrid case boots a second one. Nothing
-# is left on the host: containers, their processes and the unpacked tree
-# are removed in teardown_file, also after a failure.
+# reset for the next one); the hybrid case boots a second one beside it.
+# Nothing is left on the host: the containers, their processes and the
+# temporary files are removed in teardown_file, also after a failure, and
+# the cached tree stays as it was built (the containers write to a tmpfs).
 
 load common
 load nspawn
