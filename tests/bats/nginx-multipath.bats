@@ -193,9 +193,9 @@ binary_upgrade() {
 	binary_upgrade ""
 }
 
-@test "nginx 1.30: a native 'listen ... multipath' next to the library is left alone (said at debug level); both serve MPTCP" {
-	P=$(port)
-	M=$(port "$P")
+# An http server on $P (the library converts it) and on $M with nginx's
+# own multipath parameter.
+native_conf() {
 	ngx_conf <<-EOF
 		http {
 		$(http_common)
@@ -206,6 +206,12 @@ binary_upgrade() {
 		}
 		}
 	EOF
+}
+
+@test "nginx 1.30: a native 'listen ... multipath' next to the library is left alone (said at debug level); both serve MPTCP" {
+	P=$(port)
+	M=$(port "$P")
+	native_conf
 	# Both ports listed: the library would convert M, were it not MPTCP.
 	ngx_start MPTCPSHIM_PORTS="$P,$M" MPTCPSHIM_LOG=debug
 	wait_listen "$P"
@@ -235,16 +241,7 @@ binary_upgrade() {
 	P=$(port)
 	M=$(port "$P")
 	NGX_MAIN_EXTRA="env LD_PRELOAD; env MPTCPSHIM_PORTS;"
-	ngx_conf <<-EOF
-		http {
-		$(http_common)
-		server {
-		    listen 127.0.0.1:$P;
-		    listen 127.0.0.1:$M multipath;
-		    location / { return 200 "srv pid=\$pid\n"; }
-		}
-		}
-	EOF
+	native_conf
 	ngx_start MPTCPSHIM_PORTS="$P,$M"
 	wait_listen "$P"
 	wait_listen "$M"

@@ -322,16 +322,22 @@ status_lists_nginx() {
 	[[ "$output" == *"nothing to do"* ]]
 }
 
+# enable UNIT --ports PORT, where the unit already preloads $OTHER: it
+# says it kept it, and systemd's LD_PRELOAD is $OTHER then the library.
+enable_keeps_other() {
+	run ct mptcpshim enable "$1" --ports "$2"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"kept the unit's LD_PRELOAD ($OTHER)"* ]]
+	run env_of "$1"
+	[[ " $output " == *" LD_PRELOAD=$OTHER:$LIB "* ]]
+}
+
 @test "an LD_PRELOAD set by another drop-in of nginx is kept, the library appended" {
 	ct_sh "mkdir -p /etc/systemd/system/nginx.service.d &&
 		printf '[Service]\nEnvironment=LD_PRELOAD=$OTHER\n' >/etc/systemd/system/nginx.service.d/10-admin.conf &&
 		systemctl daemon-reload && systemctl restart nginx"
-	run ct mptcpshim enable nginx --ports 80
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"kept the unit's LD_PRELOAD ($OTHER)"* ]]
-	run env_of nginx
-	[[ " $output " == *" LD_PRELOAD=$OTHER:$LIB "* ]]
+	enable_keeps_other nginx 80
 
 	ct systemctl restart nginx
 	nginx_is_mptcp
@@ -350,12 +356,7 @@ status_lists_nginx() {
 @test "an LD_PRELOAD set in the unit file itself is kept, the library appended" {
 	install_unit pyweb.service
 	ct systemctl start pyweb
-	run ct mptcpshim enable pyweb --ports 8080
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"kept the unit's LD_PRELOAD ($OTHER)"* ]]
-	run env_of pyweb
-	[[ " $output " == *" LD_PRELOAD=$OTHER:$LIB "* ]]
+	enable_keeps_other pyweb 8080
 
 	ct systemctl restart pyweb
 	ct_wait_listen 8080
