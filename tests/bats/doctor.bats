@@ -426,15 +426,15 @@ paste_fixes() {
 }
 
 # nginx 1.30.4 into $NGINX130: as scripts/nginx-build.sh (issue 14) builds
-# and caches it, or $MPTCPSHIM_NGINX130. Not in a subshell: it may skip.
+# and caches it, or $MPTCPSHIM_NGINX_CURRENT. Not in a subshell: it may skip.
 find_nginx130() {
-	NGINX130=${MPTCPSHIM_NGINX130:-}
+	NGINX130=${MPTCPSHIM_NGINX_CURRENT:-}
 	if [ -z "$NGINX130" ] && [ -x "$TOP/scripts/nginx-build.sh" ]; then
 		NGINX130=$("$TOP/scripts/nginx-build.sh" --check 2>/dev/null) ||
 			NGINX130=
 	fi
 	if [ -z "$NGINX130" ] || [ ! -x "$NGINX130" ]; then
-		skip "no nginx 1.30 build (scripts/nginx-build.sh builds it, or set MPTCPSHIM_NGINX130)"
+		skip "no nginx 1.30 build (scripts/nginx-build.sh builds it, or set MPTCPSHIM_NGINX_CURRENT)"
 	fi
 }
 
