@@ -13,6 +13,10 @@
  *   synopsis    the options in a SYNOPSIS (.RB [ --ports LIST ] ...)
  *   environment .TP per variable: its one line, for mptcpshim(1)
  *
+ * mkman --readme FILE: rewrites, in FILE (README.md), the lines between
+ * "<!-- mkman settings -->" and "<!-- mkman end -->" with the same table
+ * in Markdown; tests/bats/docs.bats checks that it changes nothing.
+ *
  * Not installed; built and run by cli/meson.build.
  */
 #include "config.h"
@@ -134,6 +138,96 @@ static void environment(FILE *out)
 	}
 }
 
+/* Markdown text: '|' would end a table cell. */
+static void md(FILE *out, const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (*p == '|')
+			fputc('\\', out);
+		fputc(*p, out);
+	}
+}
+
+/* The README's table. The configuration file's default depends on the
+ * build's prefix: written as <sysconfdir>, which the README explains. */
+static void markdown(FILE *out)
+{
+	fputs("| variable | file key | option of `run`, `enable` | default "
+	      "| what it does |\n",
+	      out);
+	fputs("| --- | --- | --- | --- | --- |\n", out);
+	for (unsigned i = 0; i < MS_NSETTINGS; i++) {
+		const struct ms_setting *st = &ms_settings[i];
+		const char *base = strrchr(st->def, '/');
+
+		fprintf(out, "| `%s` | ", st->var);
+		if (st->in_file)
+			fprintf(out, "`%s`", st->name);
+		else
+			fputs("-", out);
+		fprintf(out, " | `--%s%s%s`%s%s%s | `", st->name,
+			st->arg ? " " : "", st->arg ? st->arg : "",
+			st->flag ? " (sets " : "", st->flag ? st->flag : "",
+			st->flag ? ")" : "");
+		if (i == MS_SET_CONFIG && base)
+			fprintf(out, "<sysconfdir>%s", base);
+		else
+			md(out, st->def);
+		fputs("` | ", out);
+		md(out, st->doc);
+		fputs(" |\n", out);
+	}
+}
+
+/* Replaces the table between the markers of the file at path. */
+static int readme(const char *path)
+{
+	static const char begin[] = "<!-- mkman settings -->\n";
+	static const char end[] = "<!-- mkman end -->\n";
+	char tmp[4096], line[4096];
+	bool inside = false, found = false;
+	FILE *in = fopen(path, "re"), *out;
+
+	if (!in) {
+		perror(path);
+		return 1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.mkman", path);
+	out = fopen(tmp, "we");
+	if (!out) {
+		perror(tmp);
+		return 1;
+	}
+	while (fgets(line, sizeof(line), in)) {
+		if (inside && strcmp(line, end) != 0)
+			continue;
+		fputs(line, out);
+		if (!inside && strcmp(line, begin) == 0) {
+			markdown(out);
+			inside = found = true;
+		} else if (inside) {
+			inside = false;
+		}
+	}
+	fclose(in);
+	if (fclose(out) != 0 || !found || inside) {
+		if (!found || inside)
+			fprintf(stderr, "%s: no \"%.*s\" ... \"%.*s\" block\n",
+				path, (int)strlen(begin) - 1, begin,
+				(int)strlen(end) - 1, end);
+		else
+			perror(tmp);
+		remove(tmp);
+		return 1;
+	}
+	if (rename(tmp, path) != 0) {
+		perror(path);
+		remove(tmp);
+		return 1;
+	}
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(FILE *);
@@ -151,9 +245,12 @@ int main(int argc, char **argv)
 	unsigned lineno = 0;
 
 	if (argc != 3) {
-		fputs("usage: mkman TEMPLATE OUTPUT\n", stderr);
+		fputs("usage: mkman TEMPLATE OUTPUT | mkman --readme FILE\n",
+		      stderr);
 		return 2;
 	}
+	if (strcmp(argv[1], "--readme") == 0)
+		return readme(argv[2]);
 	in = fopen(argv[1], "re");
 	out = fopen(argv[2], "we");
 	if (!in || !out) {
