@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs, with apt-get, what building, testing and the demo need on a
-# Debian 12 machine. Run as root. Installs only what is missing; never
-# starts the system's nginx service.
+# Installs, with apt-get, what building and testing need on a Debian 12
+# machine; with --demo, only what scripts/demo.sh needs. Run as root.
+# Installs only what is missing; never starts the system's nginx service.
 set -euo pipefail
 
 packages=(
@@ -16,6 +16,16 @@ packages=(
 	mmdebstrap systemd-container zstd
 	libpcre2-dev libssl-dev zlib1g-dev
 )
+# The demo: build the library and the command, run Debian's nginx, an
+# MPTCP client in Python, ss.
+if [ "${1:-}" = --demo ]; then
+	shift
+	packages=(
+		gcc libc6-dev libmnl-dev meson ninja-build pkg-config
+		nginx
+		iproute2 python3
+	)
+fi
 [ "$#" -gt 0 ] && packages+=("$@")
 
 # systemd-nspawn runs on the libsystemd-shared of its own version: take the
