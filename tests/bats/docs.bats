@@ -10,6 +10,7 @@
 # kernel and leaves nothing running.
 
 load common
+load deb
 
 CLI=$BUILD/cli/mptcpshim
 MKMAN=$BUILD/cli/mkman
@@ -163,9 +164,7 @@ readme_commands() {
 @test "demo.sh from a clean copy: MPTCP on the listed port only, proven by the kernel; builds two targets; leaves nothing running" {
 	need_root
 	need_mptcp
-	mkdir "$TMP/tree"
-	tar -C "$TOP" --exclude='./build*' --exclude='./obj-*' --exclude=./.git \
-		-cf - . | tar -C "$TMP/tree" -xf -
+	copy_tree "$TMP/tree" # deb.bash: the tree's files, no build dirs
 	# a network namespace of its own: its ports collide with nothing
 	run timeout 600 unshare --net sh -c 'ip link set lo up && exec "$0"' \
 		"$TMP/tree/scripts/demo.sh"
