@@ -2,8 +2,8 @@
 # The documentation against the code. The README's settings table is the
 # settings table of lib/config.c (cli/mkman.c --readme rewrites it
 # identically); every mptcpshim command and option, script, file and link
-# the README names exists; the man pages render without warnings, with
-# no placeholder left, mptcpshim(1) has a section per subcommand and
+# the README names exists; the man pages render without a single troff
+# warning, mptcpshim(1) has a section per subcommand and
 # libmptcpshim(7) describes every function the library exports. And the
 # README's first command, scripts/demo.sh, run as root from a clean copy
 # of the tree in a network namespace of its own, shows MPTCP from the
@@ -112,14 +112,12 @@ readme_commands() {
 	[ "$(wc -l <"$README")" -le 210 ]
 }
 
-@test "man pages: rendered without warnings, no placeholder left" {
+# cli.bats checks the pages' settings, paths and placeholders, and
+# warnings but "cannot adjust line" at the terminal's width; here: no
+# warning at all, at three widths.
+@test "man pages: not one troff warning at 60, 80 and 120 columns" {
 	for page in "${PAGES[@]}"; do
 		[ -s "$page" ]
-		run grep -nE '@[A-Z]+@|^\.\\" mkman ' "$page"
-		[ "$status" -eq 1 ] || {
-			echo "$page: $output" >&2
-			return 1
-		}
 		for width in 60 80 120; do
 			run env MANWIDTH=$width man --warnings -l "$page"
 			[ "$status" -eq 0 ]
