@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Is fd still what socket() gave the program: a TCP socket, unbound and
@@ -66,9 +67,12 @@ static bool copy_owner(int from, int to)
 	return sig == 0 || ms_real.fcntl(to, F_SETSIG, sig) == 0;
 }
 
-/* Does epfd watch fd's current file (inode ino) under the number fd?
- * /proc/self/fdinfo/EPFD lists each watched "tfd: N ... ino:I". */
-static bool fdinfo_watches(int epfd, int fd, unsigned long ino)
+/* Does the epoll instance at epfd watch fd's current file (inode ino)
+ * under the number fd, with this data? /proc/self/fdinfo/EPFD has a line
+ * "tfd: FD events: EV data: DATA pos:P ino:INO sdev:D" per watched file;
+ * *events gets EV (a disarmed EPOLLONESHOT entry keeps only its flags). */
+static bool fdinfo_find(int epfd, int fd, unsigned long ino, uint64_t data,
+			uint32_t *events)
 {
 	char path[48], buf[4096], *line, *nl;
 	size_t have = 0;
@@ -89,13 +93,20 @@ static bool fdinfo_watches(int epfd, int fd, unsigned long ino)
 		have += (size_t)n;
 		buf[have] = '\0';
 		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
-			const char *t = strstr(line, "tfd:"), *i;
+			unsigned long long d, i, pos;
+			unsigned ev;
+			int t;
 
 			*nl = '\0';
-			i = strstr(line, "ino:");
-			if (t && i && atoi(t + 4) == fd &&
-			    strtoul(i + 4, NULL, 16) == ino)
+			if (!found &&
+			    sscanf(line,
+				   "tfd: %d events: %x data: %llx pos:%llu "
+				   "ino:%llx",
+				   &t, &ev, &d, &pos, &i) == 5 &&
+			    t == fd && i == ino && d == data) {
+				*events = ev;
 				found = true;
+			}
 		}
 		have = (size_t)(buf + have - line);
 		memmove(buf, line, have);
@@ -106,20 +117,74 @@ static bool fdinfo_watches(int epfd, int fd, unsigned long ino)
 	return found;
 }
 
-/* Is this recorded registration the current socket's? The table is exact
- * for what the library sees, so it is, unless the epoll fd itself was
- * closed and its number reused (or a raw system call went around the
- * library). EPOLL_CTL_MOD with the same events succeeds only if epfd
- * watches the file now at fd; EPOLLEXCLUSIVE registrations refuse MOD, so
- * for them the kernel's list in /proc/self/fdinfo is read instead. */
-static bool registration_is_current(int fd, unsigned long ino,
-				    const struct ms_epreg *r)
+/* The epoll fd that watches fd (ino) with this data, if the one the
+ * program registered through was closed or moved (F_DUPFD, dup2): every
+ * epoll fd of the process is asked. -1 if none. */
+static int find_epoll(int fd, unsigned long ino, uint64_t data,
+		      uint32_t *events)
 {
-	struct epoll_event ev = r->ev;
+	char buf[4096], name[16], target[64];
+	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int found = -1;
+	long n;
 
-	if (r->ev.events & EPOLLEXCLUSIVE)
-		return fdinfo_watches(r->epfd, fd, ino);
-	return ms_real.epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0;
+	if (dir < 0)
+		return -1;
+	while (found < 0 &&
+	       (n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n && found < 0;) {
+			/* struct linux_dirent64 */
+			unsigned short reclen;
+			const char *d_name = buf + off + 19;
+			int e;
+			ssize_t l;
+
+			memcpy(&reclen, buf + off + 16, sizeof(reclen));
+			off += reclen;
+			if (*d_name < '0' || *d_name > '9')
+				continue;
+			e = atoi(d_name);
+			if (e == dir)
+				continue;
+			snprintf(name, sizeof(name), "%d", e);
+			l = readlinkat(dir, name, target, sizeof(target) - 1);
+			if (l <= 0)
+				continue;
+			target[l] = '\0';
+			if (strcmp(target, "anon_inode:[eventpoll]") == 0 &&
+			    fdinfo_find(e, fd, ino, data, events))
+				found = e;
+		}
+	}
+	ms_real.close(dir);
+	return found;
+}
+
+/* Where is this recorded registration now, and with which events? The
+ * table is exact for the socket, but the epoll fd may have been closed or
+ * moved since. A plain registration is checked with EPOLL_CTL_MOD and the
+ * same events (no change to it); EPOLLEXCLUSIVE entries refuse MOD and a
+ * MOD would re-arm a disarmed EPOLLONESHOT one, so for those the kernel's
+ * list is read instead. Called only once the conversion is certain. */
+static bool locate(int fd, unsigned long ino, const struct ms_epreg *r,
+		   int *epfd, struct epoll_event *ev)
+{
+	uint32_t events = 0;
+
+	*ev = r->ev;
+	*epfd = r->epfd;
+	if (!(r->ev.events & (EPOLLEXCLUSIVE | EPOLLONESHOT)) &&
+	    ms_real.epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, ev) == 0)
+		return true;
+	*ev = r->ev;
+	if (!fdinfo_find(r->epfd, fd, ino, r->ev.data.u64, &events)) {
+		*epfd = find_epoll(fd, ino, r->ev.data.u64, &events);
+		if (*epfd < 0)
+			return false;
+	}
+	if (r->ev.events & (EPOLLEXCLUSIVE | EPOLLONESHOT))
+		ev->events = events;
+	return true;
 }
 
 static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
@@ -132,7 +197,9 @@ static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
 static bool convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 		    socklen_t len, struct ms_failure *f)
 {
-	bool current[MS_MAX_EPOLL] = {false};
+	bool found[MS_MAX_EPOLL] = {false};
+	int epfd[MS_MAX_EPOLL];
+	struct epoll_event ev[MS_MAX_EPOLL];
 	unsigned flags = atomic_load(&rec->flags);
 	int fl, fdflags, nfd;
 	struct stat st;
@@ -183,14 +250,14 @@ static bool convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 		ms_real.close(nfd);
 		return false;
 	}
-	for (unsigned i = 0; i < rec->nep; i++)
-		current[i] =
-			registration_is_current(fd, st.st_ino, &rec->ep[i]);
 	if (sa && ms_real.bind(nfd, sa, len) != 0) {
 		fail(f, MS_STAGE_BIND, errno);
 		ms_real.close(nfd);
 		return false;
 	}
+	/* Certain now: where are the socket's epoll registrations? */
+	for (unsigned i = 0; i < rec->nep; i++)
+		found[i] = locate(fd, st.st_ino, &rec->ep[i], &epfd[i], &ev[i]);
 	if (ms_real.dup3(nfd, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 		fail(f, MS_STAGE_REPLACE, errno);
 		ms_real.close(nfd);
@@ -202,12 +269,10 @@ static bool convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 	 * before dup3() and a failure here cannot be undone: it is reported
 	 * (ENOMEM or max_user_watches are the only causes). */
 	for (unsigned i = 0; i < rec->nep; i++) {
-		struct epoll_event ev = rec->ep[i].ev;
-
-		if (!current[i])
+		if (!found[i])
 			continue;
-		if (ms_real.epoll_ctl(rec->ep[i].epfd, EPOLL_CTL_ADD, fd,
-				      &ev) != 0 &&
+		if (ms_real.epoll_ctl(epfd[i], EPOLL_CTL_ADD, fd, &ev[i]) !=
+			    0 &&
 		    errno != EEXIST) {
 			f->stage = MS_STAGE_EPOLL;
 			f->err = errno;
@@ -308,6 +373,11 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 		ms_msg_str(m, "the socket was changed where the library could "
 			      "not follow (from a signal handler, or by a "
 			      "raw system call)");
+		return;
+	case MS_STAGE_BOUND:
+		ms_msg_str(m, "the program bound the socket before connect() "
+			      "(to an unlisted local address or port 0); "
+			      "only unbound sockets are converted");
 		return;
 	case MS_STAGE_NOMEM:
 		ms_msg_str(m, "out of memory for the library's record of the "

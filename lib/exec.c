@@ -8,13 +8,16 @@
  * nginx 1.29.7+ would find its inherited listeners' SO_PROTOCOL (262)
  * different from its configuration (TCP) and open new, plain TCP sockets.
  *
- * So when converted sockets stay open across execve(), the library goes
- * with them: LD_PRELOAD gains the library and each MPTCPSHIM_ variable the
- * process was started with, if the new environment lacks it, and
- * MPTCPSHIM_INHERITED names the converted fds (fd:inode), so that the new
- * program's library answers SO_PROTOCOL for them as for sockets it
- * converted itself. Nothing changes for an execve() that takes no
- * converted socket along.
+ * So when a program executes itself again (nginx's binary upgrade,
+ * haproxy's and sshd's reloads) with converted sockets open across the
+ * exec, the library goes with them: LD_PRELOAD gains the library and each
+ * MPTCPSHIM_ variable the process was started with, if the new
+ * environment lacks it, and MPTCPSHIM_INHERITED names the converted fds
+ * (fd:inode), so that the new image answers SO_PROTOCOL for them as for
+ * sockets it converted itself. Another program (Dovecot's master starting
+ * imap-login with the listeners and an environment it chose) gets its
+ * environment as the program made it, and nothing changes for an exec
+ * that takes no converted socket along.
  */
 #include "internal.h"
 
@@ -82,6 +85,41 @@ void ms_exec_init(void)
 
 /* ---- at execve() ---- */
 
+static const char *base_name(const char *p, size_t len)
+{
+	for (size_t i = len; i > 0; i--)
+		if (p[i - 1] == '/')
+			return p + i;
+	return p;
+}
+
+/* Is the new program this one again: the same file, or a file of the same
+ * name (nginx's binary upgrade execs a new file at its own path)? fd >= 0
+ * for fexecve(). */
+static bool same_program(const char *path, int fd)
+{
+	struct stat self, it;
+	char exe[4096], *del;
+	ssize_t n;
+
+	if (stat("/proc/self/exe", &self) != 0)
+		return false;
+	if ((fd >= 0 ? fstat(fd, &it) : stat(path, &it)) == 0 &&
+	    it.st_dev == self.st_dev && it.st_ino == self.st_ino)
+		return true;
+	if (!path)
+		return false;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	del = strstr(exe, " (deleted)");
+	if (del && del[10] == '\0')
+		*del = '\0'; /* the old binary, replaced by the new one */
+	return strcmp(base_name(exe, strlen(exe)),
+		      base_name(path, strlen(path))) == 0;
+}
+
 struct survivors {
 	char *buf; /* "fd:ino,fd:ino" */
 	size_t len, cap;
@@ -116,14 +154,6 @@ static const char *env_value(char *const envp[], const char *name)
 	return NULL;
 }
 
-static const char *base_name(const char *p, size_t len)
-{
-	for (size_t i = len; i > 0; i--)
-		if (p[i - 1] == '/')
-			return p + i;
-	return p;
-}
-
 /* Does an LD_PRELOAD value name this library? */
 static bool preload_has_self(const char *v)
 {
@@ -152,14 +182,16 @@ static char *put(char **area, const char *name, const char *v1, const char *v2)
 	return s;
 }
 
-static void say_passing(const char *path, unsigned n, const char *added)
+static void say_passing(const char *verb, const char *path, unsigned n,
+			const char *added)
 {
 	struct ms_msg m;
 
 	if (!ms_log_on(MS_LOG_INFO))
 		return;
 	ms_msg_begin(&m, MS_LOG_INFO);
-	ms_msg_str(&m, "execve(");
+	ms_msg_str(&m, verb);
+	ms_msg_str(&m, "(");
 	ms_msg_str(&m, path);
 	ms_msg_str(&m, "): ");
 	ms_msg_uint(&m, n);
@@ -171,20 +203,68 @@ static void say_passing(const char *path, unsigned n, const char *added)
 	ms_msg_end(&m);
 }
 
+/* Marks the candidates a new program would inherit (no FD_CLOEXEC) as
+ * shared: in a vfork() child about to exec, whose fds are its own but
+ * whose memory - the table - is the parent's. */
+static void mark_inheritable(int fd, ms_slot v, void *arg)
+{
+	int fl;
+
+	(void)arg;
+	if (!ms_slot_is_rec(v) && ms_slot_kind(v) != MS_KIND_CAND)
+		return;
+	fl = ms_real.fcntl(fd, F_GETFD);
+	if (fl >= 0 && !(fl & FD_CLOEXEC))
+		ms_taint(fd, MS_SHARED_FORK);
+}
+
+/* Room for the new environment: the caller's (stack, in a vfork() child:
+ * its mmap() would stay in the parent) or mmap()ed. */
+struct envbuf {
+	char *stack;
+	size_t stack_size;
+	void *map;
+	size_t map_size;
+};
+
+static void *room(struct envbuf *b, size_t size)
+{
+	if (b->stack)
+		return size <= b->stack_size ? b->stack : NULL;
+	b->map = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b->map == MAP_FAILED) {
+		b->map = NULL;
+		return NULL;
+	}
+	b->map_size = size;
+	return b->map;
+}
+
+static int release(int rc, struct envbuf *b)
+{
+	int e = errno;
+
+	if (b->map)
+		munmap(b->map, b->map_size);
+	errno = e;
+	return rc;
+}
+
 /* The environment for a new program that keeps converted sockets: envp
- * plus what it lacks, in an mmap()ed block (*map, *size) that the caller
- * unmaps if the exec fails. envp itself when nothing survives the exec. */
-static char *const *exec_env(const char *path, char *const envp[], void **map,
-			     size_t *size)
+ * plus what it lacks. envp itself when nothing survives the exec, or when
+ * the program's pointers cannot be read (the kernel then says EFAULT). */
+static char *const *exec_env(const char *verb, const char *path, int fd,
+			     char *const envp[], struct envbuf *b)
 {
 	struct survivors s = {0};
 	size_t nenv = 0, strsz, total;
 	const char *preload;
 	char added[256] = "", **env, *area;
 
-	*map = NULL;
 	ms_table_walk(add_survivor, &s);
-	if (s.n == 0 || !self_path[0])
+	if (s.n == 0 || !self_path[0] || !ms_user_strings(envp, 1 << 20) ||
+	    (path && !ms_user_string(path, 1 << 16)) || !same_program(path, fd))
 		return envp;
 	while (envp && envp[nenv])
 		nenv++;
@@ -198,15 +278,10 @@ static char *const *exec_env(const char *path, char *const envp[], void **map,
 			strsz += strlen(ms_settings[i].var) + strlen(saved[i]) +
 				 2;
 	total = (nenv + NNAMES + 3) * sizeof(char *) + strsz;
-	*map = mmap(NULL, total, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (*map == MAP_FAILED) {
-		*map = NULL;
+	env = room(b, total);
+	if (!env)
 		return envp;
-	}
-	*size = total;
-	env = *map;
-	area = (char *)*map + (nenv + NNAMES + 3) * sizeof(char *);
+	area = (char *)env + (nenv + NNAMES + 3) * sizeof(char *);
 	s.buf = area;
 	s.len = 0;
 	s.n = 0;
@@ -239,43 +314,71 @@ static char *const *exec_env(const char *path, char *const envp[], void **map,
 	}
 	env[nenv++] = put(&area, INHERITED, s.buf, NULL);
 	env[nenv] = NULL;
-	say_passing(path, s.n, added);
+	say_passing(verb, path ? path : "an fd", s.n, added);
 	return env;
 }
 
-static int done(int rc, void *map, size_t size)
-{
-	int e = errno;
-
-	if (map)
-		munmap(map, size);
-	errno = e;
-	return rc;
-}
+/* In a vfork() child the new environment is built on the stack. */
+#define VFORK_ENV_ROOM 16384
 
 int ms_execve(const char *path, char *const argv[], char *const envp[])
 {
-	size_t size = 0;
-	void *map;
-	char *const *env = exec_env(path, envp, &map, &size);
+	char stack[VFORK_ENV_ROOM];
+	struct envbuf b = {0};
 
-	return done(ms_real.execve(path, argv, env), map, size);
+	if (ms_vfork_child()) {
+		ms_table_walk(mark_inheritable, NULL);
+		b.stack = stack;
+		b.stack_size = sizeof(stack);
+	}
+	return release(ms_real.execve(path, argv,
+				      exec_env("execve", path, -1, envp, &b)),
+		       &b);
 }
 
 int ms_execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	size_t size = 0;
-	void *map;
-	char *const *env = exec_env(file, envp, &map, &size);
+	char stack[VFORK_ENV_ROOM];
+	struct envbuf b = {0};
 
-	return done(ms_real.execvpe(file, argv, env), map, size);
+	if (ms_vfork_child()) {
+		ms_table_walk(mark_inheritable, NULL);
+		b.stack = stack;
+		b.stack_size = sizeof(stack);
+	}
+	return release(ms_real.execvpe(file, argv,
+				       exec_env("execvpe", file, -1, envp, &b)),
+		       &b);
 }
 
 int ms_fexecve(int fd, char *const argv[], char *const envp[])
 {
-	size_t size = 0;
-	void *map;
-	char *const *env = exec_env("(fexecve)", envp, &map, &size);
+	char stack[VFORK_ENV_ROOM];
+	struct envbuf b = {0};
 
-	return done(ms_real.fexecve(fd, argv, env), map, size);
+	if (ms_vfork_child()) {
+		ms_table_walk(mark_inheritable, NULL);
+		b.stack = stack;
+		b.stack_size = sizeof(stack);
+	}
+	return release(ms_real.fexecve(fd, argv,
+				       exec_env("fexecve", NULL, fd, envp, &b)),
+		       &b);
+}
+
+/* posix_spawn(): the new program gets the converted listeners that are
+ * not close-on-exec, like an exec; the parent goes on. */
+int ms_spawn(bool search, pid_t *pid, const char *path,
+	     const posix_spawn_file_actions_t *fa,
+	     const posix_spawnattr_t *attr, char *const argv[],
+	     char *const envp[])
+{
+	struct envbuf b = {0};
+	char *const *env = exec_env(search ? "posix_spawnp" : "posix_spawn",
+				    path, -1, envp, &b);
+
+	return release(
+		search ? ms_real.posix_spawnp(pid, path, fa, attr, argv, env)
+		       : ms_real.posix_spawn(pid, path, fa, attr, argv, env),
+		&b);
 }

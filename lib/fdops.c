@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_UNSHARE
@@ -119,6 +121,27 @@ MS_EXPORT int fcntl64(int fd, int cmd, ...)
 	return fcntl_common(ms_real.fcntl64, fd, cmd, arg);
 }
 
+/* Does this process have one thread (then no fd table is shared)? */
+static bool ms_single_threaded(void)
+{
+	char buf[512], *p;
+	ssize_t n;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	ms_real.close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* field 20, num_threads, counted after the ")" of the name */
+	p = strrchr(buf, ')');
+	for (int field = 2; p && field < 20; field++)
+		p = strchr(p + 1, ' ');
+	return p && atoi(p + 1) == 1;
+}
+
 struct range {
 	unsigned lo, hi;
 };
@@ -148,9 +171,12 @@ MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 		errno = ENOSYS;
 		return -1;
 	}
-	/* With CLOSE_RANGE_UNSHARE only this thread's new copy of the fd
-	 * table loses them; invalid flags close nothing. */
-	if (ms_track_on && flags == 0 && first <= last)
+	/* Invalid flags close nothing; with CLOSE_RANGE_CLOEXEC nothing is
+	 * closed; with CLOSE_RANGE_UNSHARE only this thread's new copy of
+	 * the fd table loses them, unless no other thread shares it. */
+	if (ms_track_on && first <= last && !ms_vfork_child() &&
+	    (flags == 0 ||
+	     (flags == (int)CLOSE_RANGE_UNSHARE && ms_single_threaded())))
 		forget_range(first, last);
 	return ms_real.close_range(first, last, flags);
 }
@@ -158,7 +184,7 @@ MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 MS_EXPORT void closefrom(int lowfd)
 {
 	ms_ensure_init();
-	if (ms_track_on && lowfd >= 0)
+	if (ms_track_on && lowfd >= 0 && !ms_vfork_child())
 		forget_range((unsigned)lowfd, UINT_MAX);
 	if (ms_real.closefrom)
 		ms_real.closefrom(lowfd);

@@ -22,12 +22,29 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 _Atomic(_Atomic ms_slot *) ms_chunks[MS_NCHUNKS];
 /* Highest chunk index ever allocated + 1: bounds the walks. */
 static _Atomic unsigned chunks_end;
 
 static __thread unsigned depth __attribute__((tls_model("initial-exec")));
+
+/* The process whose memory this is. A vfork() child shares it (and runs
+ * no atfork handler): its close() and dup2() must not change the parent's
+ * table - CPython's subprocess closes every fd with close_range() in a
+ * vfork child. */
+static pid_t owner_pid;
+
+void ms_set_owner(void)
+{
+	owner_pid = getpid();
+}
+
+bool ms_vfork_child(void)
+{
+	return getpid() != owner_pid;
+}
 
 bool ms_enter(void)
 {
@@ -317,6 +334,8 @@ void ms_forget(int fd)
 {
 	struct ms_held h;
 
+	if (ms_vfork_child())
+		return; /* the parent's fd is still open */
 	if (!ms_enter()) {
 		ms_slot_store(fd, 0);
 		return;
@@ -362,6 +381,17 @@ int ms_dup_call(int from, int to, int (*call)(int, int, int, int), int arg1,
 	unsigned n = 0;
 	int rc, e;
 
+	if (ms_vfork_child()) {
+		/* The copy is the child's (it may survive its exec); the
+		 * table is the parent's: only mark the socket shared. */
+		rc = call(from, to, arg1, arg2);
+		if (rc >= 0 && rc != from) {
+			e = errno;
+			ms_taint(from, MS_SHARED_FORK);
+			errno = e;
+		}
+		return rc;
+	}
 	if (!ms_enter()) {
 		/* In a signal handler that interrupted the library: the
 		 * count cannot be kept, so the socket stays TCP. */
@@ -438,6 +468,7 @@ void ms_mark_all_shared(unsigned why, bool inheritable_only)
 
 void ms_after_fork_child(void)
 {
+	ms_set_owner();
 	/* The threads that held record locks are in the parent. */
 	unsigned n = atomic_load(&narenas);
 

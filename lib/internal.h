@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -50,6 +51,8 @@ struct ms_real {
 			    const posix_spawn_file_actions_t *,
 			    const posix_spawnattr_t *, char *const[],
 			    char *const[]);
+	int (*system)(const char *);
+	FILE *(*popen)(const char *, const char *);
 };
 extern struct ms_real ms_real;
 /* Finds every function in ms_real. False if the program's calls cannot
@@ -84,6 +87,10 @@ void ms_msg_end(struct ms_msg *m);
 /* ---- usermem.c ---- */
 /* Could the kernel read n bytes at p? Asks the kernel, never touches p. */
 bool ms_user_readable(const void *p, size_t n);
+/* A NUL-terminated string within max bytes; a NULL-terminated array of
+ * such strings (NULL: none), at most max entries. */
+bool ms_user_string(const char *s, size_t max);
+bool ms_user_strings(char *const *v, size_t max);
 
 /* ---- fdtable.c: what the library knows about each fd ---- */
 
@@ -156,6 +163,7 @@ typedef uintptr_t ms_slot;
 #define MS_KIND_NATIVE ((ms_slot)2) /* MPTCP socket the program made */
 #define MS_KIND_CONV   ((ms_slot)3) /* a socket the library converted */
 #define MS_KIND_NOMEM  ((ms_slot)4) /* candidate without a record: no memory */
+#define MS_KIND_BOUND  ((ms_slot)5) /* bound, not listed, before connect() */
 #define MS_TAG_INET6   ((ms_slot)8)
 
 static inline bool ms_slot_is_rec(ms_slot v)
@@ -200,6 +208,10 @@ static inline ms_slot ms_peek(int fd)
  * returns false then; otherwise it marks the thread until ms_leave(). */
 bool ms_enter(void);
 void ms_leave(void);
+/* Is this a vfork() child (it shares the parent's memory)? A system call:
+ * for the paths that would change the table only. */
+bool ms_vfork_child(void);
+void ms_set_owner(void); /* at load */
 void ms_spin(unsigned *n);
 
 /* A slot for fd, allocating its chunk (mmap) if needed; NULL if that fails. */
@@ -272,6 +284,7 @@ enum ms_stage {
 	MS_STAGE_SHARED,   /* another fd or process refers to the socket */
 	MS_STAGE_HANDLER,  /* changed from a signal handler mid-update */
 	MS_STAGE_NOMEM,	   /* no record could be kept for the socket */
+	MS_STAGE_BOUND,	   /* connect() of a socket bound before */
 };
 
 struct ms_failure {
@@ -304,6 +317,7 @@ void ms_ensure_init(void);
 void ms_publish_settings(const struct ms_config *cfg, const char *config_path,
 			 const char *error);
 void ms_count_converted(void);
+void ms_publish_forked(void); /* in a child of fork() */
 void ms_count_stayed_tcp(void);
 
 /* ---- exec.c: converted listeners that survive execve() ---- */
@@ -313,6 +327,10 @@ void ms_exec_init(void);
 int ms_execve(const char *path, char *const argv[], char *const envp[]);
 int ms_execvpe(const char *file, char *const argv[], char *const envp[]);
 int ms_fexecve(int fd, char *const argv[], char *const envp[]);
+int ms_spawn(bool search, pid_t *pid, const char *path,
+	     const posix_spawn_file_actions_t *fa,
+	     const posix_spawnattr_t *attr, char *const argv[],
+	     char *const envp[]);
 
 /* ---- optnames.c (names are in config.h) ---- */
 enum ms_uncopyable ms_opt_copyable(int level, int name, socklen_t len);

@@ -4,12 +4,14 @@
  * malloc, no stdio, so they are safe in a forked child or a signal handler.
  *
  * They go to fd 2 only when fd 2 is a place for messages: the stderr the
- * process started with (a terminal, a file, the journal's socket, a pipe
- * to a supervisor), or a regular file the program opened for appending
- * there itself (nginx moves stderr to its error_log). A program started
- * with stderr closed gets fd 2 for its own sockets and files: a line
- * written there would be data to a peer or in a file, so nothing is
- * written. Writing never raises SIGPIPE.
+ * process started with (a terminal, a file, a pipe to a supervisor, the
+ * journal's AF_UNIX stream), or a regular file the program opened for
+ * appending there itself (nginx moves stderr to its error_log). Never a
+ * program's connection: not a socket other than AF_UNIX, and not the
+ * socket fd 0 is (inetd and systemd's Accept=yes give a service its
+ * client as stdin, stdout and stderr). A program started with stderr
+ * closed gets fd 2 for its own sockets and files: nothing is written
+ * there. Writing never raises SIGPIPE.
  */
 #include "internal.h"
 
@@ -19,25 +21,39 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 enum ms_log_level ms_log_level = MS_LOG_INFO;
 
-/* fd 2 when the library was loaded */
+/* fd 2 when the library was loaded, if it is a place for messages */
 static bool stderr_known;
 static dev_t stderr_dev;
 static ino_t stderr_ino;
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 void ms_log_init(void)
 {
-	struct stat st;
+	struct stat st, in;
+	int domain = 0;
+	socklen_t len = sizeof(domain);
 
-	stderr_known = fstat(STDERR_FILENO, &st) == 0;
-	if (stderr_known) {
-		stderr_dev = st.st_dev;
-		stderr_ino = st.st_ino;
-	}
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return;
+	if (S_ISSOCK(st.st_mode) &&
+	    ((syscall(SYS_getsockopt, STDERR_FILENO, SOL_SOCKET, SO_DOMAIN,
+		      &domain, &len) == 0 &&
+	      domain != AF_UNIX) ||
+	     (fstat(STDIN_FILENO, &in) == 0 && same_file(&st, &in))))
+		return; /* a connection, not a log */
+	stderr_known = true;
+	stderr_dev = st.st_dev;
+	stderr_ino = st.st_ino;
 }
 
 void ms_msg_str(struct ms_msg *m, const char *s)
@@ -169,7 +185,7 @@ static bool stderr_writable(bool *is_socket)
 		return true;
 	if (S_ISCHR(st.st_mode))
 		return true; /* a terminal, /dev/null */
-	fl = fcntl(STDERR_FILENO, F_GETFL);
+	fl = (int)syscall(SYS_fcntl, STDERR_FILENO, F_GETFL);
 	return S_ISREG(st.st_mode) && fl >= 0 && (fl & O_APPEND);
 }
 

@@ -9,25 +9,38 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #define MS_EXPORT __attribute__((visibility("default")))
 
-static void spawn_begin(void)
+/* A new process gets copies of fds: hold conversions back meanwhile,
+ * and mark the candidates it gets as shared - those without FD_CLOEXEC,
+ * or all of them when file actions could duplicate one (adddup2 of a
+ * close-on-exec fd makes an inheritable copy). Being inside the library
+ * meanwhile, a signal handler that interrupts this thread passes its
+ * calls through instead of waiting for the spawn to end. */
+static bool spawn_begin(bool all)
+{
+	bool entered;
+
+	if (!ms_track_on)
+		return false;
+	entered = ms_enter();
+	ms_conversions_pause();
+	ms_mark_all_shared(MS_SHARED_FORK, !all);
+	return entered;
+}
+
+static void spawn_end(bool entered)
 {
 	if (!ms_track_on)
 		return;
-	ms_conversions_pause();
-	/* The child gets the fds without FD_CLOEXEC. */
-	ms_mark_all_shared(MS_SHARED_FORK, true);
-}
-
-static void spawn_end(void)
-{
-	if (ms_track_on)
-		ms_conversions_resume();
+	ms_conversions_resume();
+	if (entered)
+		ms_leave();
 }
 
 MS_EXPORT int posix_spawn(pid_t *pid, const char *path,
@@ -35,12 +48,13 @@ MS_EXPORT int posix_spawn(pid_t *pid, const char *path,
 			  const posix_spawnattr_t *attr, char *const argv[],
 			  char *const envp[])
 {
+	bool entered;
 	int rc;
 
 	ms_ensure_init();
-	spawn_begin();
-	rc = ms_real.posix_spawn(pid, path, fa, attr, argv, envp);
-	spawn_end();
+	entered = spawn_begin(fa != NULL);
+	rc = ms_spawn(false, pid, path, fa, attr, argv, envp);
+	spawn_end(entered);
 	return rc;
 }
 
@@ -49,35 +63,81 @@ MS_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			   const posix_spawnattr_t *attr, char *const argv[],
 			   char *const envp[])
 {
+	bool entered;
 	int rc;
 
 	ms_ensure_init();
-	spawn_begin();
-	rc = ms_real.posix_spawnp(pid, file, fa, attr, argv, envp);
-	spawn_end();
+	entered = spawn_begin(fa != NULL);
+	rc = ms_spawn(true, pid, file, fa, attr, argv, envp);
+	spawn_end(entered);
 	return rc;
 }
 
-/* The fds a successful sendmsg() passed (the kernel read the message, so
- * reading it is safe): candidates among them are shared from now on. */
-static void note_sent(const struct msghdr *msg)
+/* system() and popen() start a shell with glibc's own spawn, which the
+ * library does not see: mark what the shell inherits. (Their environment
+ * is the process's: no hand-over of converted listeners.) */
+MS_EXPORT int system(const char *command)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c;
-	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
-		const unsigned char *p = CMSG_DATA(c);
-		size_t n;
+	bool entered;
+	int rc;
 
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-		    c->cmsg_len < CMSG_LEN(0))
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
+	ms_ensure_init();
+	entered = spawn_begin(false);
+	rc = ms_real.system(command);
+	spawn_end(entered);
+	return rc;
+}
 
-			memcpy(&fd, p + i * sizeof(int), sizeof(int));
-			if (ms_peek(fd) != 0)
-				ms_taint(fd, MS_SHARED_SENT);
+MS_EXPORT FILE *popen(const char *command, const char *mode)
+{
+	bool entered;
+	FILE *f;
+
+	ms_ensure_init();
+	entered = spawn_begin(false);
+	f = ms_real.popen(command, mode);
+	spawn_end(entered);
+	return f;
+}
+
+/* The fds a successful sendmsg() passed: candidates among them are
+ * shared from now on. The kernel has read the whole control buffer, but
+ * it checks the headers only on AF_UNIX sockets, the only ones that pass
+ * fds: others are left alone, and every length is checked here. */
+static void note_sent(int sock, const struct msghdr *msg)
+{
+	const unsigned char *ctl = msg->msg_control, *end;
+	int domain = 0;
+	socklen_t dlen = sizeof(domain);
+
+	if (!ctl || msg->msg_controllen < sizeof(struct cmsghdr) ||
+	    ms_real.getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) !=
+		    0 ||
+	    domain != AF_UNIX)
+		return;
+	end = ctl + msg->msg_controllen;
+	while ((size_t)(end - ctl) >= sizeof(struct cmsghdr)) {
+		struct cmsghdr c;
+
+		memcpy(&c, ctl, sizeof(c));
+		if (c.cmsg_len < CMSG_LEN(0) ||
+		    c.cmsg_len > (size_t)(end - ctl))
+			return;
+		if (c.cmsg_level == SOL_SOCKET && c.cmsg_type == SCM_RIGHTS) {
+			size_t n = (c.cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t i = 0; i < n; i++) {
+				int fd;
+
+				memcpy(&fd, ctl + CMSG_LEN(0) + i * sizeof(int),
+				       sizeof(int));
+				if (ms_peek(fd) != 0)
+					ms_taint(fd, MS_SHARED_SENT);
+			}
 		}
+		if ((size_t)(end - ctl) < CMSG_ALIGN(c.cmsg_len))
+			return;
+		ctl += CMSG_ALIGN(c.cmsg_len);
 	}
 }
 
@@ -90,7 +150,7 @@ MS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (MS_UNLIKELY(rc >= 0 && msg->msg_controllen != 0) && ms_track_on) {
 		int saved = errno;
 
-		note_sent(msg);
+		note_sent(fd, msg);
 		errno = saved;
 	}
 	return rc;
@@ -107,7 +167,7 @@ MS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
 
 		for (int i = 0; i < rc; i++)
 			if (vec[i].msg_hdr.msg_controllen != 0)
-				note_sent(&vec[i].msg_hdr);
+				note_sent(fd, &vec[i].msg_hdr);
 		errno = saved;
 	}
 	return rc;

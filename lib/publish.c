@@ -11,8 +11,8 @@
  *   offset 0   char     magic[16]   "MPTCPSHIM-PUB-1", NUL padded
  *   offset 16  uint32   text_len
  *   offset 20  uint32   flags       bit 0: configuration broken
- *   offset 24  uint64   converted   sockets converted so far
- *   offset 32  uint64   stayed_tcp  listed binds/connects left TCP so far
+ *   offset 24  uint64   converted   sockets this process converted
+ *   offset 32  uint64   stayed_tcp  listed binds/connects it left TCP
  *   offset 40  char     text[2048]  "key=value\n" lines
  */
 #include "internal.h"
@@ -55,6 +55,14 @@ void ms_publish_settings(const struct ms_config *cfg, const char *config_path,
 		       : (size_t)n >= sizeof(pub.text) ? sizeof(pub.text) - 1
 						       : (uint32_t)n;
 	pub.flags = cfg->broken ? 1 : 0;
+}
+
+/* A child of fork() counts its own conversions: the sum over the
+ * processes (what `mptcpshim status` shows) counts each once. */
+void ms_publish_forked(void)
+{
+	atomic_store(&pub.converted, 0);
+	atomic_store(&pub.stayed_tcp, 0);
 }
 
 void ms_count_converted(void)

@@ -72,6 +72,8 @@ bool ms_real_init(char *err, size_t errlen)
 	NEED(fexecve);
 	NEED(posix_spawn);
 	NEED(posix_spawnp);
+	NEED(system);
+	NEED(popen);
 	FIND(fcntl64);
 	FIND(close_range);
 	FIND(closefrom);

@@ -49,10 +49,16 @@ static void log_error_line(const char *text, const char *tail)
 
 /* ---- fork() ---- */
 
+/* fork() counts as being inside the library: a signal handler that
+ * interrupts the forking thread passes its calls through rather than wait
+ * for the fork to end (it never would). */
+static __thread bool fork_entered __attribute__((tls_model("initial-exec")));
+
 static void on_fork_prepare(void)
 {
 	if (!ms_track_on)
 		return;
+	fork_entered = ms_enter();
 	/* No conversion may be half done when the fds are copied, and every
 	 * candidate the child gets a copy of is shared from now on. */
 	ms_conversions_pause();
@@ -66,14 +72,18 @@ static void on_fork_parent(void)
 	/* Candidates made by other threads since on_fork_prepare() */
 	ms_mark_all_shared(MS_SHARED_FORK, false);
 	ms_conversions_resume();
+	if (fork_entered)
+		ms_leave();
 }
 
 static void on_fork_child(void)
 {
+	ms_set_owner();
+	ms_publish_forked();
 	if (!ms_track_on)
 		return;
 	ms_conversions_reset();
-	ms_after_fork_child();
+	ms_after_fork_child(); /* leaves the library */
 }
 
 static void log_loaded(void)
@@ -106,6 +116,7 @@ static void ms_init(void)
 	bool ok, present, reached;
 
 	in_init = true;
+	ms_set_owner();
 	ms_log_init();
 	reached = ms_real_init(realerr, sizeof(realerr));
 
@@ -288,6 +299,24 @@ static bool copy_addr(const struct sockaddr *sa, socklen_t len,
 	return true;
 }
 
+/* The address as the kernel reads it for a socket of this family, in ss
+ * (zero-padded: an IPv6 address of 24 bytes, without sin6_scope_id, is
+ * valid), for matching and messages; false if the kernel will refuse it
+ * whatever the library does. The kernel takes AF_UNSPEC with INADDR_ANY
+ * for AF_INET in bind() (an old compatibility rule). */
+static bool kernel_addr(const struct sockaddr *sa, socklen_t len, int domain,
+			bool for_bind, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	if (!copy_addr(sa, len, ss))
+		return false;
+	if (for_bind && domain == AF_INET && ss->ss_family == AF_UNSPEC &&
+	    len >= sizeof(*sin) && sin->sin_addr.s_addr == htonl(INADDR_ANY))
+		ss->ss_family = AF_INET;
+	return ss->ss_family == domain;
+}
+
 /* The port of a bind() that was not converted is listed, but only for
  * other addresses (`127.0.0.1:80` and nginx's `listen 80`): say so once. */
 static void note_listed_elsewhere(const struct sockaddr *sa, socklen_t len)
@@ -370,12 +399,13 @@ static int bind_nomem(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ms_failure f = {.stage = MS_STAGE_NOMEM, .err = ENOMEM};
 	struct sockaddr_storage ss;
+	const socklen_t mlen = sizeof(ss);
 	bool listed = copy_addr(sa, len, &ss) &&
-		      ms_portlist_match(&cfg.ports, (void *)&ss, len);
+		      ms_portlist_match(&cfg.ports, (void *)&ss, mlen);
 	int rc;
 
 	if (listed && cfg.strict) {
-		report_once(MS_LOG_ERROR, ONCE_BIND, (void *)&ss, len, "",
+		report_once(MS_LOG_ERROR, ONCE_BIND, (void *)&ss, mlen, "",
 			    ": bind() fails (strict mode): ", &f);
 		errno = ENOMEM;
 		return -1;
@@ -387,7 +417,7 @@ static int bind_nomem(int fd, const struct sockaddr *sa, socklen_t len)
 		ms_slot_store(fd, 0);
 		if (listed) {
 			ms_count_stayed_tcp();
-			report_once(MS_LOG_WARN, ONCE_BIND, (void *)&ss, len,
+			report_once(MS_LOG_WARN, ONCE_BIND, (void *)&ss, mlen,
 				    "", ": staying TCP: ", &f);
 		}
 		errno = saved;
@@ -397,6 +427,7 @@ static int bind_nomem(int fd, const struct sockaddr *sa, socklen_t len)
 
 static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 {
+	const socklen_t mlen = sizeof(struct sockaddr_storage);
 	const struct sockaddr *addr = sa;
 	struct ms_failure f = {0};
 	struct sockaddr_storage ss;
@@ -414,8 +445,7 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 	case MS_HOLD_LOCKED:
 		break;
 	}
-	if (h.rec->done || !copy_addr(sa, len, &ss) ||
-	    ss.ss_family != h.rec->domain) {
+	if (h.rec->done || !kernel_addr(sa, len, h.rec->domain, true, &ss)) {
 		/* Shared and already bound, or an address the kernel will
 		 * refuse (EFAULT, EINVAL, EAFNOSUPPORT): its answer. */
 		rc = ms_real.bind(fd, sa, len);
@@ -424,7 +454,7 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 		return rc;
 	}
 	addr = (const struct sockaddr *)&ss;
-	if (!ms_portlist_match(&cfg.ports, addr, len)) {
+	if (!ms_portlist_match(&cfg.ports, addr, mlen)) {
 		rc = ms_real.bind(fd, sa, len);
 		if (rc != 0) {
 			/* still unbound: a later bind() may be to a listed
@@ -433,15 +463,20 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 			ms_leave();
 			return rc;
 		}
-		ms_held_done(&h);
+		/* With a connect list, remembered until connect(): a socket
+		 * bound first is not converted there, and it says why. */
+		if (connect_on && h.rec->refs == 1)
+			ms_held_set(&h, MS_KIND_BOUND);
+		else
+			ms_held_done(&h);
 		ms_leave();
 		if (ms_log_on(MS_LOG_DEBUG)) {
 			ms_msg_begin(&m, MS_LOG_DEBUG);
-			ms_msg_addr(&m, addr, len);
+			ms_msg_addr(&m, addr, mlen);
 			ms_msg_str(&m, ": not listed, stays TCP");
 			ms_msg_end(&m);
 		}
-		note_listed_elsewhere(addr, len);
+		note_listed_elsewhere(addr, mlen);
 		errno = saved;
 		return 0;
 	}
@@ -451,10 +486,10 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 		ms_held_set(&h, MS_KIND_CONV);
 		ms_leave();
 		ms_count_converted();
-		report_epoll_failure(addr, len, &f);
+		report_epoll_failure(addr, mlen, &f);
 		if (ms_log_on(MS_LOG_INFO)) {
 			ms_msg_begin(&m, MS_LOG_INFO);
-			ms_msg_addr(&m, addr, len);
+			ms_msg_addr(&m, addr, mlen);
 			ms_msg_str(&m, ": socket converted to MPTCP (fd ");
 			ms_msg_uint(&m, (unsigned long)fd);
 			ms_msg_str(&m, ")");
@@ -484,7 +519,7 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 		 * attempt fails the same way. */
 		ms_held_unlock(&h);
 		ms_leave();
-		report_once(MS_LOG_ERROR, ONCE_BIND, addr, len, "",
+		report_once(MS_LOG_ERROR, ONCE_BIND, addr, mlen, "",
 			    ": bind() fails (strict mode): ", &f);
 		errno = f.err;
 		return -1;
@@ -500,7 +535,7 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 	ms_held_done(&h);
 	ms_leave();
 	ms_count_stayed_tcp();
-	report_once(MS_LOG_WARN, ONCE_BIND, addr, len, "",
+	report_once(MS_LOG_WARN, ONCE_BIND, addr, mlen, "",
 		    ": staying TCP: ", &f);
 	errno = saved;
 	return 0;
@@ -573,6 +608,7 @@ static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ms_failure f = {0};
 	struct sockaddr_storage ss;
+	const socklen_t mlen = sizeof(ss);
 	int saved = errno, rc, e;
 	struct ms_held h;
 	bool ok;
@@ -593,7 +629,7 @@ static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	/* An outbound socket: never a listener candidate again. */
 	if (h.rec->done || !connect_on || ss.ss_family != h.rec->domain ||
-	    !ms_connect_match(&cfg.connect, (void *)&ss, len)) {
+	    !ms_connect_match(&cfg.connect, (void *)&ss, mlen)) {
 		if (!h.rec->done)
 			ms_held_done(&h);
 		else
@@ -608,7 +644,7 @@ static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 	} else if (cfg.strict && f.stage != MS_STAGE_NOTFRESH) {
 		ms_held_unlock(&h);
 		ms_leave();
-		report_once(MS_LOG_ERROR, ONCE_CONNECT, (void *)&ss, len, "",
+		report_once(MS_LOG_ERROR, ONCE_CONNECT, (void *)&ss, mlen, "",
 			    ": connect() fails (strict mode): ", &f);
 		errno = f.err;
 		return -1;
@@ -629,11 +665,11 @@ static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 		struct ms_msg m;
 
 		ms_count_converted();
-		report_epoll_failure((void *)&ss, len, &f);
+		report_epoll_failure((void *)&ss, mlen, &f);
 		if (ms_log_on(l)) {
 			ms_msg_begin(&m, l);
 			ms_msg_str(&m, "outbound connection to ");
-			ms_msg_addr(&m, (void *)&ss, len);
+			ms_msg_addr(&m, (void *)&ss, mlen);
 			ms_msg_str(&m, " uses MPTCP");
 			if (l == MS_LOG_INFO)
 				ms_msg_str(&m, " (said once per destination)");
@@ -641,7 +677,32 @@ static int connect_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 		}
 	} else if (f.stage != MS_STAGE_NOTFRESH) {
 		ms_count_stayed_tcp();
-		report_once(MS_LOG_WARN, ONCE_CONNECT, (void *)&ss, len,
+		report_once(MS_LOG_WARN, ONCE_CONNECT, (void *)&ss, mlen,
+			    "outbound connection to ", " stays TCP: ", &f);
+	}
+	errno = e;
+	return rc;
+}
+
+/* connect() of a socket bound (to an unlisted address) before: not
+ * converted, and said so once if the destination is listed. */
+static int connect_bound(int fd, ms_slot v, const struct sockaddr *sa,
+			 socklen_t len)
+{
+	struct ms_failure f = {.stage = MS_STAGE_BOUND, .err = EOPNOTSUPP};
+	struct sockaddr_storage ss;
+	int saved = errno, rc, e;
+
+	if (!copy_addr(sa, len, &ss))
+		return ms_real.connect(fd, sa, len);
+	/* outbound now, whatever connect() says */
+	atomic_compare_exchange_strong(ms_slot_of(fd), &v, 0);
+	errno = saved;
+	rc = ms_real.connect(fd, sa, len);
+	e = errno;
+	if (ms_connect_match(&cfg.connect, (void *)&ss, sizeof(ss))) {
+		ms_count_stayed_tcp();
+		report_once(MS_LOG_WARN, ONCE_CONNECT, (void *)&ss, sizeof(ss),
 			    "outbound connection to ", " stays TCP: ", &f);
 	}
 	errno = e;
@@ -654,6 +715,9 @@ MS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 	ms_ensure_init();
 	v = ms_peek(fd);
+	if (MS_UNLIKELY(ms_slot_kind(v) == MS_KIND_BOUND) &&
+	    !ms_slot_is_rec(v) && ms_track_on)
+		return connect_bound(fd, v, sa, len);
 	if (MS_LIKELY(v == 0) || !ms_track_on ||
 	    (!ms_slot_is_rec(v) && ms_slot_kind(v) != MS_KIND_CAND &&
 	     ms_slot_kind(v) != MS_KIND_NOMEM))

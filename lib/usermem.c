@@ -61,3 +61,68 @@ bool ms_user_readable(const void *p, size_t n)
 	errno = saved;
 	return ok;
 }
+
+/* Page by page: a page whose first 8 bytes can be read can be read. */
+static bool page_readable(uintptr_t page)
+{
+	return probe_narrow((const unsigned char *)page);
+}
+
+static uintptr_t page_size(void)
+{
+	static uintptr_t ps;
+
+	if (!ps)
+		ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+bool ms_user_string(const char *s, size_t max)
+{
+	uintptr_t ps = page_size(), p = (uintptr_t)s;
+	int saved = errno;
+	bool ok = false;
+
+	if (!s)
+		return false;
+	while (p - (uintptr_t)s < max && page_readable(p & ~(ps - 1))) {
+		uintptr_t end = (p & ~(ps - 1)) + ps;
+
+		for (; p < end; p++)
+			if (*(const char *)p == '\0') {
+				ok = true;
+				goto out;
+			}
+	}
+out:
+	errno = saved;
+	return ok;
+}
+
+bool ms_user_strings(char *const *v, size_t max)
+{
+	uintptr_t ps = page_size(), p = (uintptr_t)v;
+	int saved = errno;
+
+	if (!v)
+		return true; /* none */
+	if (p % sizeof(char *))
+		goto no;
+	for (size_t n = 0; n < max; n++, p += sizeof(char *)) {
+		const char *e;
+
+		if (n == 0 || p % ps == 0)
+			if (!page_readable(p & ~(ps - 1)))
+				goto no;
+		e = *(char *const *)p;
+		if (!e) {
+			errno = saved;
+			return true;
+		}
+		if (!ms_user_string(e, 1 << 20))
+			goto no;
+	}
+no:
+	errno = saved;
+	return false;
+}

@@ -17,7 +17,7 @@ teardown() {
 @test "only the interposed functions are exported" {
 	run bash -c "nm -D --defined-only '$SHIM' | awk '{print \$3}' | sort | tr '\n' ' '"
 	[ "$status" -eq 0 ]
-	[ "$output" = "bind close close_range closefrom connect dup dup2 dup3 epoll_ctl execl execle execlp execv execve execvp execvpe fcntl fcntl64 fexecve getsockopt posix_spawn posix_spawnp sendmmsg sendmsg setsockopt socket " ]
+	[ "$output" = "bind close close_range closefrom connect dup dup2 dup3 epoll_ctl execl execle execlp execv execve execvp execvpe fcntl fcntl64 fexecve getsockopt popen posix_spawn posix_spawnp sendmmsg sendmsg setsockopt socket system " ]
 }
 
 @test "the library has a soname and an unversioned name for LD_PRELOAD" {

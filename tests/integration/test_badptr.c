@@ -12,6 +12,9 @@
 
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+
+extern char **environ;
 
 /* A page whose next page is inaccessible: bytes near its end are the
  * last readable ones. */
@@ -130,6 +133,79 @@ static void test_other_calls_bad_pointers(void **state)
 	close(fd);
 }
 
+/* sendmsg() with control data whose header lies (cmsg_len beyond the
+ * buffer) on a converted listener's connection: MPTCP ignores control data
+ * and succeeds where TCP says EINVAL (the kernel's difference), and the
+ * library must not read past the buffer. Review finding F3: SIGSEGV. */
+static void test_sendmsg_lying_control_header(void **state)
+{
+	struct sockaddr_storage ss;
+	int l = socket(AF_INET, SOCK_STREAM, 0), port, c, a;
+	char ctl[CMSG_SPACE(sizeof(int))] = {0}, byte = 'x';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl)};
+	struct cmsghdr h = {.cmsg_len = 0x7fffffff,
+			    .cmsg_level = SOL_SOCKET,
+			    .cmsg_type = SCM_RIGHTS};
+
+	(void)state;
+	port = bind_free(l, AF_INET, LISTED_LO);
+	assert_true(port > 0);
+	assert_int_equal(listen(l, 4), 0);
+	c = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	assert_int_equal(connect(c, (struct sockaddr *)&ss,
+				 loop_addr(AF_INET, port, &ss)),
+			 0);
+	a = accept(l, NULL, NULL);
+	assert_int_equal(kproto(a), IPPROTO_MPTCP);
+	memcpy(ctl, &h, sizeof(h));
+	/* whatever the kernel says, the program is still here */
+	(void)sendmsg(a, &msg, 0);
+	close(a);
+	close(c);
+	close(l);
+}
+
+/* execve() with memory the kernel cannot read, while a converted
+ * listener stays open across it (the library then reads the
+ * environment): -1 with EFAULT, as without the library. Review finding
+ * F10: SIGSEGV. The bad execs are made in a child. */
+static void test_exec_bad_pointers(void **state)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	assert_true(bind_free(l, AF_INET, LISTED_LO) > 0);
+	assert_int_equal(kproto(l), IPPROTO_MPTCP);
+	for (int how = 0; how < 3; how++) {
+		char *bad_entry[] = {(char *)8, NULL};
+		char name[] = "x", *argv[] = {name, NULL};
+		/* volatile: the compiler must not reason about them */
+		const char *volatile bad_path = (const char *)8;
+		char **volatile bad_env = (char **)-1;
+		pid_t pid = fork();
+		int st;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int rc = how == 0   ? execve("/proc/self/exe", argv,
+						     bad_env)
+				 : how == 1 ? execve("/proc/self/exe", argv,
+						     bad_entry)
+					    : execve(bad_path, argv, environ);
+
+			_exit(rc == -1 && errno == EFAULT ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +214,8 @@ int main(void)
 		cmocka_unit_test(test_bind_bad_lengths),
 		cmocka_unit_test(test_connect_bad_pointers),
 		cmocka_unit_test(test_other_calls_bad_pointers),
+		cmocka_unit_test(test_sendmsg_lying_control_header),
+		cmocka_unit_test(test_exec_bad_pointers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

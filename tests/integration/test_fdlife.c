@@ -241,6 +241,157 @@ static void test_protocol_answer_follows_the_fd(void **state)
 	}
 }
 
+/* Waits up to ms for a client's connection to show on ep; returns the
+ * number of events and the first one's data. */
+static int connect_and_wait(int ep, int port, uint64_t *data)
+{
+	struct sockaddr_storage ss;
+	struct epoll_event out[4];
+	int c = socket(AF_INET, SOCK_STREAM, 0), n;
+
+	assert_int_equal(connect(c, (struct sockaddr *)&ss,
+				 loop_addr(AF_INET, port, &ss)),
+			 0);
+	n = epoll_wait(ep, out, 4, 300);
+	if (n > 0 && data)
+		*data = out[0].data.u64;
+	close(c);
+	return n;
+}
+
+/* The epoll fd moved (F_DUPFD, then close of the old number) before
+ * bind(): the registration lives in the epoll instance, not in its fd
+ * number; it is made again there. Review finding F7 (the listener was
+ * silently unwatched). */
+static void test_epoll_fd_moved(void **state)
+{
+	int ep = epoll_create1(0), ep2, port;
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 7};
+	uint64_t data = 0;
+
+	(void)state;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev), 0);
+	ep2 = fcntl(ep, F_DUPFD_CLOEXEC, 100);
+	assert_true(ep2 >= 100);
+	close(ep);
+	port = bind_free(s, AF_INET, LISTED_LO);
+	assert_true(port > 0);
+	assert_int_equal(kproto(s), IPPROTO_MPTCP);
+	assert_int_equal(listen(s, 8), 0);
+	assert_int_equal(connect_and_wait(ep2, port, &data), 1);
+	assert_true(data == 7);
+	close(s);
+	close(ep2);
+}
+
+/* An EPOLLONESHOT registration that fired (an unbound TCP socket reports
+ * EPOLLHUP at once) stays disarmed across the swap, and a failed bind()
+ * does not re-arm it either. Review finding F8. */
+static void test_epoll_oneshot_stays_disarmed(void **state)
+{
+	(void)state;
+	for (int fail_first = 0; fail_first < 2; fail_first++) {
+		int ep = epoll_create1(0), port, h = -1;
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT,
+					 .data.u64 = 42},
+				   out[4];
+
+		assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev), 0);
+		assert_int_equal(epoll_wait(ep, out, 4, 100), 1); /* HUP */
+		if (fail_first) {
+			/* a port held by a socket the library does not know */
+			struct sockaddr_storage ss;
+			socklen_t len;
+
+			h = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+			port = bind_free(h, AF_INET, LISTED_LO);
+			len = loop_addr(AF_INET, port, &ss);
+			assert_int_equal(bind(s, (struct sockaddr *)&ss, len),
+					 -1);
+			assert_int_equal(errno, EADDRINUSE);
+			assert_int_equal(epoll_wait(ep, out, 4, 100), 0);
+			close(h);
+		}
+		port = bind_free(s, AF_INET, LISTED_LO);
+		assert_true(port > 0);
+		assert_int_equal(kproto(s), IPPROTO_MPTCP);
+		assert_int_equal(listen(s, 8), 0);
+		/* the program never re-armed it: nothing */
+		assert_int_equal(connect_and_wait(ep, port, NULL), 0);
+		close(s);
+		close(ep);
+	}
+}
+
+/* close_range(CLOSE_RANGE_UNSHARE) in a process of one thread closes its
+ * fds (there is no other table): a converted number is forgotten, so an
+ * MPTCP connection accepted on it later is reported as MPTCP. Review
+ * finding F11. */
+static void test_close_range_unshare_single_thread(void **state)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0), v = 0, acc;
+	int l = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	int c = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(v);
+	int port;
+
+	(void)state;
+	assert_true(bind_free(s, AF_INET, LISTED_LO) > 0);
+	assert_int_equal(kproto(s), IPPROTO_MPTCP);
+	port = bind_free(l, AF_INET, UNLISTED_LO);
+	assert_int_equal(listen(l, 4), 0);
+	assert_int_equal(
+		close_range((unsigned)s, (unsigned)s, CLOSE_RANGE_UNSHARE), 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&ss,
+				 loop_addr(AF_INET, port, &ss)),
+			 0);
+	acc = accept(l, NULL, NULL);
+	assert_int_equal(acc, s);
+	assert_int_equal(getsockopt(acc, SOL_SOCKET, SO_PROTOCOL, &v, &len), 0);
+	assert_int_equal(v, IPPROTO_MPTCP);
+	close(acc);
+	close(c);
+	close(l);
+}
+
+/* Addresses the kernel takes in other forms: AF_UNSPEC with INADDR_ANY
+ * on an AF_INET socket, and an IPv6 address of 24 bytes (without
+ * sin6_scope_id). Listed, they convert. Review finding F12. */
+static void test_other_address_forms(void **state)
+{
+	int fd, port;
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	(void)state;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	for (port = LISTED_LO + 300; port < LISTED_LO + 400; port++) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		len = loop_addr(AF_INET, port, &ss);
+		sin->sin_family = AF_UNSPEC;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		if (bind(fd, (struct sockaddr *)&ss, len) == 0)
+			break;
+	}
+	assert_int_equal(local_port(fd), port);
+	assert_int_equal(kproto(fd), IPPROTO_MPTCP);
+	close(fd);
+
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	for (port = LISTED_LO + 400; port < LISTED_LO + 500; port++) {
+		loop_addr(AF_INET6, port, &ss);
+		if (bind(fd, (struct sockaddr *)&ss, 24) == 0)
+			break;
+	}
+	assert_int_equal(local_port(fd), port);
+	assert_int_equal(kproto(fd), IPPROTO_MPTCP);
+	close(fd);
+}
+
 /* fcntl() passes every other command through, with its argument. */
 static void test_fcntl_passes_through(void **state)
 {
@@ -273,6 +424,10 @@ int main(void)
 		cmocka_unit_test(test_own_epoll_registrations_kept),
 		cmocka_unit_test(test_protocol_answer_follows_the_fd),
 		cmocka_unit_test(test_fcntl_passes_through),
+		cmocka_unit_test(test_epoll_fd_moved),
+		cmocka_unit_test(test_epoll_oneshot_stays_disarmed),
+		cmocka_unit_test(test_close_range_unshare_single_thread),
+		cmocka_unit_test(test_other_address_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,6 +144,20 @@ static int child_redirect(void)
 	return results == 2 ? 0 : 41;
 }
 
+/* inetd's way: stdin, stdout and stderr are the client's connection. The
+ * child converts a listener (debug: every message it has) and answers
+ * its client; the client must get the answer and nothing else. */
+static int child_inetd(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (bind_free(fd, AF_INET, LISTED_LO) < 0 ||
+	    kproto(fd) != IPPROTO_MPTCP)
+		return 50;
+	close(fd);
+	return write(1, "hello", 5) == 5 ? 0 : 51;
+}
+
 /* ---- the tests ---- */
 
 static void test_stderr_closed_listener(void **state)
@@ -189,6 +203,50 @@ static void test_stderr_socket_from_start(void **state)
 				    "TCP_USER_TIMEOUT"));
 }
 
+static void test_stderr_is_the_client(void **state)
+{
+	struct sockaddr_storage ss;
+	int l = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	int c = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0), a, port;
+	char buf[512] = "";
+	ssize_t n, got = 0;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	port = bind_free(l, AF_INET, UNLISTED_LO);
+	assert_true(port > 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&ss,
+				 loop_addr(AF_INET, port, &ss)),
+			 0);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char name[] = "test_logging", mode[] = "inetd";
+		char *argv[] = {name, mode, NULL};
+
+		dup2(a, 0);
+		dup2(a, 1);
+		dup2(a, 2);
+		close(a);
+		putenv((char *)"MPTCPSHIM_LOG=debug");
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(a);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	while ((n = read(c, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	print_message("# the client got \"%s\"\n", buf);
+	assert_string_equal(buf, "hello");
+	close(c);
+	close(l);
+}
+
 static void test_stderr_moved_by_the_program(void **state)
 {
 	char dir[] = "/tmp/mptcpshim-log-XXXXXX", env[128], path[160];
@@ -211,6 +269,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_stderr_closed_connect),
 		cmocka_unit_test(test_stderr_pipe_without_reader),
 		cmocka_unit_test(test_stderr_socket_from_start),
+		cmocka_unit_test(test_stderr_is_the_client),
 		cmocka_unit_test(test_stderr_moved_by_the_program),
 	};
 
@@ -223,6 +282,8 @@ int main(int argc, char **argv)
 			return child_warn();
 		if (strcmp(argv[1], "redirect") == 0)
 			return child_redirect();
+		if (strcmp(argv[1], "inetd") == 0)
+			return child_inetd();
 		return 99;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,9 @@
  */
 #include "swap.h"
 
+#include <linux/close_range.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 extern char **environ;
@@ -209,6 +211,182 @@ static void test_scm_rights(void **state)
 	}
 }
 
+/* vfork() + exec, in a function of its own (the child runs on this
+ * frame): closing 0 (nothing), 1 (every fd up to 1023 with close()) or 2
+ * (close_range()) fds first; then /bin/true, or sh -c cmd. */
+static __attribute__((noinline)) pid_t vfork_exec(int closing, const char *cmd)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		if (closing == 2)
+			close_range(3, ~0U, 0);
+		else if (closing == 1)
+			for (int fd = 3; fd < 1024; fd++)
+				close(fd);
+		if (cmd)
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		else
+			execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* A vfork() child shares the parent's memory: what it closes before its
+ * exec (CPython's subprocess closes every fd with close_range()) must not
+ * change the parent's record of its sockets. Review finding F1. */
+static void test_vfork_child_closing_fds(void **state)
+{
+	(void)state;
+	for (int range = 0; range < 2; range++) {
+		int l = socket(AF_INET, SOCK_STREAM, 0), v = 0, port;
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		socklen_t len = sizeof(v);
+		pid_t pid;
+
+		assert_true(bind_free(l, AF_INET, LISTED_LO) > 0);
+		assert_int_equal(kproto(l), IPPROTO_MPTCP);
+		pid = vfork_exec(range + 1, NULL);
+		assert_true(pid > 0);
+		assert_int_equal(wait_status(pid), 0);
+		/* still known as converted */
+		assert_int_equal(
+			getsockopt(l, SOL_SOCKET, SO_PROTOCOL, &v, &len), 0);
+		assert_int_equal(v, IPPROTO_TCP);
+		/* still a candidate; the child's copy is gone: it converts */
+		port = bind_free(c, AF_INET, LISTED_LO);
+		assert_true(port > 0);
+		assert_int_equal(kproto(c), IPPROTO_MPTCP);
+		close(c);
+		close(l);
+	}
+}
+
+static unsigned long inode_of(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return (unsigned long)st.st_ino;
+}
+
+/* Children the library learns of only by their exec (vfork), or by the
+ * call that starts them (popen, posix_spawn with a dup2 of a close-on-exec
+ * fd): each keeps one and the same socket with the parent, which stays
+ * TCP. (The child's copy never changes: it prints its inode whenever.)
+ * Review finding F5. */
+static void test_other_children_share(void **state)
+{
+	(void)state;
+	for (int how = 0; how < 3; how++) {
+		int s = socket(AF_INET,
+			       SOCK_STREAM | (how == 2 ? SOCK_CLOEXEC : 0), 0);
+		char cmd[160], out[64] = "";
+		int cfd = how == 2 ? 9 : s, port;
+		pid_t pid = -1;
+		FILE *f = NULL;
+
+		snprintf(cmd, sizeof(cmd), "stat -L -c %%i /proc/self/fd/%d",
+			 cfd);
+		if (how == 0) {
+			f = popen(cmd, "r");
+			assert_non_null(f);
+		} else if (how == 1) {
+			pid = vfork_exec(0, cmd);
+		} else {
+			posix_spawn_file_actions_t fa;
+			char sh[] = "sh", c[] = "-c";
+			char *argv[] = {sh, c, cmd, NULL};
+			int out_pipe[2];
+
+			assert_int_equal(pipe(out_pipe), 0);
+			posix_spawn_file_actions_init(&fa);
+			posix_spawn_file_actions_adddup2(&fa, s, 9);
+			posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+			assert_int_equal(posix_spawn(&pid, "/bin/sh", &fa, NULL,
+						     argv, environ),
+					 0);
+			posix_spawn_file_actions_destroy(&fa);
+			close(out_pipe[1]);
+			f = fdopen(out_pipe[0], "r");
+		}
+		port = bind_free(s, AF_INET, LISTED_LO);
+		assert_true(port > 0);
+		if (f) {
+			assert_non_null(fgets(out, sizeof(out), f));
+			if (how == 0)
+				pclose(f);
+			else
+				fclose(f);
+		}
+		if (pid > 0)
+			wait_status(pid);
+		assert_int_equal(kproto(s), IPPROTO_TCP);
+		if (how != 1)
+			assert_int_equal(strtoul(out, NULL, 10), inode_of(s));
+		close(s);
+	}
+}
+
+/* A converted listener handed to a program started with posix_spawn():
+ * the program sees what it would have seen without the library. Review
+ * finding F6. The child is this program, in mode "said FD". */
+static void test_posix_spawn_hands_over(void **state)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0), out[2];
+	char fdstr[16], buf[64] = "", said[] = "said";
+	char *argv[] = {said, said, fdstr, NULL};
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	ssize_t n;
+
+	(void)state;
+	assert_true(bind_free(s, AF_INET, LISTED_LO) > 0);
+	assert_int_equal(kproto(s), IPPROTO_MPTCP);
+	snprintf(fdstr, sizeof(fdstr), "%d", s);
+	assert_int_equal(pipe(out), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	assert_int_equal(
+		posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ),
+		0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	n = read(out[0], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	assert_int_equal(wait_status(pid), 0);
+	print_message("# the spawned program: %s", buf);
+	assert_string_equal(buf, "said=6 kernel=262\n");
+	close(out[0]);
+
+	/* Another program (env) gets the environment the program gave it,
+	 * untouched, though it inherits the converted listener too (Dovecot
+	 * starts imap-login so; servers helper's finding). */
+	{
+		char env_[] = "env", path[] = "PATH=/usr/bin";
+		char *eargv[] = {env_, NULL}, *eenv[] = {path, NULL};
+		char all[512] = "";
+		ssize_t got = 0;
+
+		assert_int_equal(pipe(out), 0);
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+		assert_int_equal(posix_spawn(&pid, "/usr/bin/env", &fa, NULL,
+					     eargv, eenv),
+				 0);
+		posix_spawn_file_actions_destroy(&fa);
+		close(out[1]);
+		while ((n = read(out[0], all + got,
+				 sizeof(all) - 1 - (size_t)got)) > 0)
+			got += n;
+		assert_int_equal(wait_status(pid), 0);
+		close(out[0]);
+		assert_string_equal(all, "PATH=/usr/bin\n");
+	}
+	close(s);
+}
+
 /* The warning names the reason, once per address, on stderr. */
 static void test_warning_says_why(void **state)
 {
@@ -242,7 +420,7 @@ static void test_warning_says_why(void **state)
 	close(fd);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fork_then_bind_in_child),
@@ -251,7 +429,18 @@ int main(void)
 		cmocka_unit_test(test_posix_spawn),
 		cmocka_unit_test(test_scm_rights),
 		cmocka_unit_test(test_warning_says_why),
+		cmocka_unit_test(test_vfork_child_closing_fds),
+		cmocka_unit_test(test_other_children_share),
+		cmocka_unit_test(test_posix_spawn_hands_over),
 	};
 
+	if (argc == 3 && strcmp(argv[1], "said") == 0) {
+		int fd = atoi(argv[2]), v = -1;
+		socklen_t l = sizeof(v);
+
+		getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &l);
+		printf("said=%d kernel=%d\n", v, kproto(fd));
+		return 0;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

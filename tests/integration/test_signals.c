@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <sys/epoll.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -181,10 +182,58 @@ static void test_handlers_calling_the_library(void **state)
 	assert_int_equal(open_fds(), fds);
 }
 
+/* fork() holds conversions back while it copies fds; a handler that
+ * interrupts fork() itself and binds a listed socket must not wait for it
+ * (it would wait for its own thread, with every signal blocked). Review
+ * finding F2: the process span forever and ignored SIGTERM. */
+static atomic_int fork_handler_runs;
+
+static void bind_in_handler(int sig)
+{
+	int e = errno, proto;
+
+	(void)sig;
+	close(make_listener(AF_INET, &proto));
+	atomic_fetch_add(&fork_handler_runs, 1);
+	errno = e;
+}
+
+static void test_handler_during_fork(void **state)
+{
+	struct sigaction sa = {.sa_handler = bind_in_handler};
+	struct itimerval it = {{0, 50}, {0, 50}};
+	pthread_t w;
+	int forks;
+
+	(void)state;
+	atomic_store(&finished, false);
+	assert_int_equal(pthread_create(&w, NULL, watchdog, NULL), 0);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	for (forks = 0; forks < 1000; forks++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		assert_true(pid > 0);
+		waitpid(pid, NULL, 0);
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	atomic_store(&finished, true);
+	pthread_join(w, NULL);
+	print_message("# %d forks, %d handler runs\n", forks,
+		      atomic_load(&fork_handler_runs));
+	assert_true(atomic_load(&fork_handler_runs) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handlers_calling_the_library),
+		cmocka_unit_test(test_handler_during_fork),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
