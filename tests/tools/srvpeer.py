@@ -1,0 +1,443 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""srvpeer: clients and backends of the server matrix (tests/bats/servers.bats).
+
+Every client opens its own socket - IPPROTO_MPTCP, or plain TCP with --tcp -
+speaks the server's protocol over it, and prints, while the connection is
+still open, what the kernel says about that socket:
+
+    mptcp=1              getsockopt(SOL_MPTCP, MPTCP_INFO) works, the
+                         fallback flag is clear and the peer's MP_CAPABLE
+                         key was received: the connection is MPTCP
+    mptcp=0              MPTCP_INFO fails (a TCP socket, or an MPTCP socket
+                         that fell back to TCP)
+
+(TCP_IS_MPTCP is not used: Debian 12's kernel 6.1 does not have it.)
+Then one key=value line per protocol step. Exit status 0 when every step
+got the answer the protocol expects, 1 otherwise (the reason on stderr).
+
+  http ADDR PORT [PATH] [--host H]     GET (http.client); status=, body=
+  imap ADDR PORT USER PASS             greeting=, login=, select=, logout=
+  smtp ADDR PORT [--mail FROM TO]      greeting=, ehlo=, [mail=], quit=
+  redis ADDR PORT                      ping=, set=, get=
+  memcached ADDR PORT                  set=, get=
+  pg ADDR PORT USER DB SQL             protocol 3 startup (trust), one
+                                       simple query; auth=, row=, done=
+  ssh-proxy ADDR PORT REPORT           an ssh ProxyCommand: relays stdin
+                                       and stdout; writes the mptcp= line
+                                       and bytes= to REPORT
+
+  serve KIND ADDR PORT [--seconds S]   a backend for the servers' outbound
+                                       connections, listening with
+                                       IPPROTO_MPTCP itself (no library):
+                                       prints "accepted proto=N" (SO_PROTOCOL
+                                       of the accepted socket: 262 = the
+                                       server connected with MPTCP, 6 = TCP)
+                                       per connection, then speaks KIND:
+                                       http (answers "backend proto=N"),
+                                       smtp (accepts one message), echo
+                                       (answers "backend proto=N: LINE"),
+                                       close (closes at once). Exits after
+                                       S seconds (default 60).
+
+Options: --tcp (a plain TCP client), --timeout S (default 10).
+"""
+import argparse
+import http.client
+import imaplib
+import os
+import select
+import smtplib
+import socket
+import struct
+import sys
+import threading
+import time
+
+IPPROTO_MPTCP = 262
+SOL_MPTCP = 284
+MPTCP_INFO = 1
+MPTCP_INFO_FLAG_FALLBACK = 1
+MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED = 2
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def open_socket(addr, port, tcp, timeout):
+    s = socket.socket(family_of(addr), socket.SOCK_STREAM,
+                      0 if tcp else IPPROTO_MPTCP)
+    s.settimeout(timeout)
+    s.connect((addr, int(port)))
+    return s
+
+
+def mptcp_state(s):
+    """The kernel's answer for socket s, as printed (see the top)."""
+    try:
+        info = s.getsockopt(SOL_MPTCP, MPTCP_INFO, 64)
+    except OSError:
+        return "mptcp=0"
+    # struct mptcp_info: six __u8 counters, then __u32 mptcpi_flags
+    flags = struct.unpack_from("=I", info, 8)[0] if len(info) >= 12 else 0
+    if flags & MPTCP_INFO_FLAG_FALLBACK:
+        return "mptcp=0"
+    if not flags & MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED:
+        return "mptcp=incomplete (no MP_CAPABLE key from the peer yet)"
+    return "mptcp=1"
+
+
+def say(key, value):
+    print("%s=%s" % (key, value), flush=True)
+
+
+def fail(msg):
+    print("srvpeer: " + msg, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+# ---- clients ----
+
+def cmd_http(a):
+    s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    conn = http.client.HTTPConnection(a.host or a.addr, int(a.port),
+                                      timeout=a.timeout)
+    conn.sock = s
+    conn.request("GET", a.path)
+    r = conn.getresponse()
+    body = r.read().decode("utf-8", "replace")
+    print(mptcp_state(s), flush=True)
+    say("status", r.status)
+    say("body", body.splitlines()[0] if body else "")
+    conn.close()
+    if r.status != 200:
+        fail("HTTP status %d" % r.status)
+
+
+class SocketIMAP(imaplib.IMAP4):
+    def __init__(self, sock, host, port):
+        self._given = sock
+        super().__init__(host, port)
+
+    def _create_socket(self, timeout):
+        return self._given
+
+
+def cmd_imap(a):
+    s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    m = SocketIMAP(s, a.addr, int(a.port))
+    say("greeting", m.welcome.decode("utf-8", "replace"))
+    typ, data = m.login(a.user, a.password)
+    say("login", "%s %s" % (typ, data[0].decode("utf-8", "replace")))
+    typ, data = m.select("INBOX")
+    say("select", "%s %s" % (typ, data[0].decode("utf-8", "replace")))
+    print(mptcp_state(s), flush=True)
+    typ, _ = m.logout()
+    say("logout", typ)
+    if typ != "BYE":
+        fail("IMAP LOGOUT answered %s" % typ)
+
+
+class SocketSMTP(smtplib.SMTP):
+    def __init__(self, sock, **kw):
+        self._given = sock
+        super().__init__(**kw)
+
+    def _get_socket(self, host, port, timeout):
+        return self._given
+
+
+def cmd_smtp(a):
+    s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    m = SocketSMTP(s, timeout=a.timeout)
+    code, msg = m.connect(a.addr, int(a.port))
+    say("greeting", "%d %s" % (code, msg.decode("utf-8", "replace")))
+    code, msg = m.ehlo("client.test")
+    say("ehlo", "%d %s" % (code, msg.decode("utf-8", "replace").splitlines()[0]))
+    if code != 250:
+        fail("EHLO answered %d" % code)
+    if a.mail:
+        frm, to = a.mail
+        refused = m.sendmail(frm, [to], "From: <%s>\r\nTo: <%s>\r\nSubject: "
+                             "srvpeer\r\n\r\nsrvpeer test message\r\n" % (frm, to))
+        say("mail", "refused=%d" % len(refused))
+    print(mptcp_state(s), flush=True)
+    code, _ = m.quit()
+    say("quit", code)
+
+
+class Lines:
+    def __init__(self, s):
+        self.s, self.buf = s, b""
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            b = self.s.recv(4096)
+            if not b:
+                raise EOFError("connection closed by the server")
+            self.buf += b
+        ln, self.buf = self.buf.split(b"\r\n", 1)
+        return ln.decode("utf-8", "replace")
+
+    def exact(self, n):
+        while len(self.buf) < n:
+            b = self.s.recv(4096)
+            if not b:
+                raise EOFError("connection closed by the server")
+            self.buf += b
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+
+def resp(*args):
+    out = b"*%d\r\n" % len(args)
+    for x in args:
+        x = x.encode()
+        out += b"$%d\r\n%s\r\n" % (len(x), x)
+    return out
+
+
+def cmd_redis(a):
+    s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    r = Lines(s)
+    s.sendall(resp("PING"))
+    say("ping", r.line())
+    s.sendall(resp("SET", "srvpeer", "value-42"))
+    say("set", r.line())
+    s.sendall(resp("GET", "srvpeer"))
+    head = r.line()
+    value = r.line() if head.startswith("$") and head != "$-1" else head
+    say("get", value)
+    print(mptcp_state(s), flush=True)
+    s.close()
+    if value != "value-42":
+        fail("GET answered %r" % value)
+
+
+def cmd_memcached(a):
+    s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    r = Lines(s)
+    s.sendall(b"set srvpeer 0 60 8\r\nvalue-42\r\n")
+    say("set", r.line())
+    s.sendall(b"get srvpeer\r\n")
+    head = r.line()
+    value = r.line() if head.startswith("VALUE") else head
+    end = r.line() if head.startswith("VALUE") else ""
+    say("get", value)
+    print(mptcp_state(s), flush=True)
+    s.close()
+    if value != "value-42" or end != "END":
+        fail("get answered %r %r" % (head, end))
+
+
+def cmd_pg(a):
+    s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    params = b"user\0%s\0database\0%s\0\0" % (a.user.encode(), a.db.encode())
+    s.sendall(struct.pack("!II", 8 + len(params), 196608) + params)
+    r = Lines(s)
+
+    def message():
+        kind = r.exact(1)
+        (length,) = struct.unpack("!I", r.exact(4))
+        return kind, r.exact(length - 4)
+
+    def error_text(body):
+        fields = [f for f in body.split(b"\0") if f]
+        return " ".join(f[1:].decode("utf-8", "replace") for f in fields
+                        if f[:1] in (b"S", b"M"))
+
+    kind, body = message()
+    if kind == b"E":
+        fail("startup refused: " + error_text(body))
+    if kind != b"R" or struct.unpack("!I", body[:4])[0] != 0:
+        fail("the server wants authentication %r (configure trust)" % body[:4])
+    say("auth", "ok")
+    while kind != b"Z":  # ParameterStatus, BackendKeyData, ReadyForQuery
+        kind, body = message()
+        if kind == b"E":
+            fail("startup failed: " + error_text(body))
+    q = a.sql.encode() + b"\0"
+    s.sendall(b"Q" + struct.pack("!I", 4 + len(q)) + q)
+    row, done = None, None
+    while True:
+        kind, body = message()
+        if kind == b"D":
+            (n,) = struct.unpack("!H", body[:2])
+            off, cols = 2, []
+            for _ in range(n):
+                (ln,) = struct.unpack("!i", body[off:off + 4])
+                off += 4
+                cols.append("NULL" if ln < 0 else body[off:off + ln].decode())
+                off += max(ln, 0)
+            row = "|".join(cols)
+        elif kind == b"C":
+            done = body.rstrip(b"\0").decode()
+        elif kind == b"E":
+            fail("query failed: " + error_text(body))
+        elif kind == b"Z":
+            break
+    say("row", row)
+    say("done", done)
+    print(mptcp_state(s), flush=True)
+    s.sendall(b"X" + struct.pack("!I", 4))
+    s.close()
+
+
+def cmd_ssh_proxy(a):
+    """ProxyCommand for ssh/sftp: the real client speaks SSH through us."""
+    s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    s.settimeout(None)
+    state, got, sent = None, 0, 0
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    deadline = time.monotonic() + 60
+    open_in = True
+    while time.monotonic() < deadline:
+        rd, _, _ = select.select([s] + ([stdin] if open_in else []), [], [], 1)
+        if s in rd:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += len(b)
+            if state is None:  # connected and the server has spoken
+                state = mptcp_state(s)
+            while b:
+                b = b[os.write(stdout.fileno(), b):]
+        if open_in and stdin in rd:
+            b = os.read(stdin.fileno(), 65536)
+            if not b:
+                open_in = False
+                s.shutdown(socket.SHUT_WR)
+            else:
+                s.sendall(b)
+                sent += len(b)
+    if state is None:
+        state = "mptcp=unknown (the server sent nothing)"
+    with open(a.report, "w") as f:
+        f.write("%s\nbytes=%d/%d\n" % (state, sent, got))
+
+
+# ---- backends ----
+
+def serve_http(c, proto, log):
+    r = Lines(c)
+    while r.line():
+        pass
+    body = b"backend proto=%d\n" % proto
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+              b"%d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+
+
+def serve_smtp(c, proto, log):
+    r = Lines(c)
+    c.sendall(b"220 backend.test ESMTP srvpeer\r\n")
+    while True:
+        ln = r.line()
+        verb = ln.split(" ")[0].upper()
+        if verb in ("EHLO", "HELO"):
+            c.sendall(b"250 backend.test\r\n")
+        elif verb == "DATA":
+            c.sendall(b"354 go on\r\n")
+            n = 0
+            while r.line() != ".":
+                n += 1
+            log("message lines=%d proto=%d" % (n, proto))
+            c.sendall(b"250 2.0.0 queued by backend\r\n")
+        elif verb == "QUIT":
+            c.sendall(b"221 bye\r\n")
+            return
+        else:
+            c.sendall(b"250 ok\r\n")
+
+
+def serve_echo(c, proto, log):
+    r = Lines(c)
+    while True:
+        c.sendall(b"backend proto=%d: %s\r\n" % (proto, r.line().encode()))
+
+
+def cmd_serve(a):
+    handlers = {"http": serve_http, "smtp": serve_smtp, "echo": serve_echo,
+                "close": None}
+    if a.kind not in handlers:
+        fail("unknown backend kind " + a.kind)
+    lock = threading.Lock()
+
+    def log(text):
+        with lock:
+            print(text, flush=True)
+
+    ls = socket.socket(family_of(a.addr), socket.SOCK_STREAM, IPPROTO_MPTCP)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.addr, int(a.port)))
+    ls.listen(64)
+    ls.settimeout(0.5)
+    log("listening proto=%d" % ls.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL))
+
+    def run(c):
+        proto = c.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL)
+        log("accepted proto=%d" % proto)
+        c.settimeout(a.timeout)
+        try:
+            if handlers[a.kind]:
+                handlers[a.kind](c, proto, log)
+        except (OSError, EOFError):
+            pass
+        finally:
+            c.close()
+
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        try:
+            c, _ = ls.accept()
+        except socket.timeout:
+            continue
+        threading.Thread(target=run, args=(c,), daemon=True).start()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--tcp", action="store_true")
+    p.add_argument("--timeout", type=float, default=10.0)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def client(name, fn):
+        c = sub.add_parser(name)
+        c.add_argument("addr")
+        c.add_argument("port")
+        c.set_defaults(fn=fn)
+        return c
+
+    c = client("http", cmd_http)
+    c.add_argument("path", nargs="?", default="/")
+    c.add_argument("--host")
+    c = client("imap", cmd_imap)
+    c.add_argument("user")
+    c.add_argument("password")
+    c = client("smtp", cmd_smtp)
+    c.add_argument("--mail", nargs=2, metavar=("FROM", "TO"))
+    client("redis", cmd_redis)
+    client("memcached", cmd_memcached)
+    c = client("pg", cmd_pg)
+    c.add_argument("user")
+    c.add_argument("db")
+    c.add_argument("sql")
+    c = client("ssh-proxy", cmd_ssh_proxy)
+    c.add_argument("report")
+    c = sub.add_parser("serve")
+    c.add_argument("kind")
+    c.add_argument("addr")
+    c.add_argument("port")
+    c.add_argument("--seconds", type=float, default=60.0)
+    c.set_defaults(fn=cmd_serve)
+    a = p.parse_args()
+    try:
+        a.fn(a)
+    except (OSError, EOFError, imaplib.IMAP4.error, smtplib.SMTPException,
+            http.client.HTTPException) as e:
+        fail("%s %s:%s: %s: %s" % (a.cmd, getattr(a, "addr", ""),
+                                   getattr(a, "port", ""), type(e).__name__, e))
+
+
+if __name__ == "__main__":
+    main()
