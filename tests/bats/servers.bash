@@ -7,7 +7,7 @@
 # Everything runs inside the test's namespace, so ending every process
 # in it (`ip netns pids`) ends exactly what the test started, daemons
 # that detached included. Set SRV_KEEP=1 to keep the directory of a
-# failed test for debugging.
+# failed test for debugging, SRV_KEEP=all to keep every test's.
 
 # Debian's interpreter, not whatever `python3` is first on PATH: the
 # Python server of the matrix is Debian's, and the peer needs nothing else.
@@ -72,15 +72,16 @@ srv_teardown() {
 	srv_kill_all
 	ip netns del "$SRV_NS" 2>/dev/null || true
 	srv_row_write
-	if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ -z "${SRV_KEEP:-}" ]; then
-		rm -rf "$SRV_DIR"
-	fi
+	case "${SRV_KEEP:-}/${BATS_TEST_COMPLETED:-}" in
+	all/* | ?*/) echo "# kept $SRV_DIR" >&3 ;;
+	*) rm -rf "$SRV_DIR" ;;
+	esac
 }
 
 # Prints what helps understand a failure (bats shows it only then).
 srv_diag() {
 	local f
-	for f in "$SRV_DIR"/*.out "$SRV_DIR"/*.err "$SRV_DIR"/*.log; do
+	for f in "$SRV_DIR"/*.out "$SRV_DIR"/*.log "$SRV_DIR"/*/*.log; do
 		[ -s "$f" ] && { echo "--- ${f##*/}"; tail -n 25 "$f"; }
 	done
 	echo "--- ss -Mlnp / -ltnp in $SRV_NS"

@@ -140,3 +140,321 @@ teardown() {
 	absent 'setsockopt\|AH00138\|AH00139' "$SRV_DIR/error.log"
 	row notes "TCP_DEFER_ACCEPT (AcceptFilter) is set after listen(): accepted by MPTCP since 5.19."
 }
+
+# ---- haproxy ----
+# strace, HAProxy 2.6.12 (Debian 12), master-worker mode (-W):
+#   socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)
+#   setsockopt(SOL_SOCKET, SO_REUSEADDR, [1]); setsockopt(SOL_SOCKET, SO_REUSEPORT, [1])
+#   [AF_INET6: setsockopt(SOL_IPV6, IPV6_V6ONLY, [0])]; bind(); listen()
+#   setsockopt(SOL_SOCKET, SO_LINGER, {0, 0}); setsockopt(SOL_TCP, TCP_USER_TIMEOUT, [0])
+#   setsockopt(SOL_TCP, TCP_DEFER_ACCEPT, [0]); setsockopt(SOL_TCP, TCP_QUICKACK, [0])
+# (the last three reset options an inherited socket may carry; haproxy
+# ignores their result unless the bind line asks for them: `tcp-ut`).
+# Accepted: setsockopt(TCP_NODELAY, [1]). To a server: socket();
+# setsockopt(TCP_NODELAY, [1]); connect(); SO_LINGER {1, 0} before an abort.
+# Reload (SIGUSR2 to the master): the master re-executes itself with
+# `-x sockpair@N` and the new worker receives the old worker's listeners
+# (SCM_RIGHTS): no new socket, no bind.
+@test "haproxy: listeners, clients, master-worker reload, backends" {
+	row server "haproxy"
+	row version "$(pkg_version haproxy)"
+	row prebind "SO_REUSEADDR SO_REUSEPORT IPV6_V6ONLY"
+	row afterbind "SO_LINGER TCP_USER_TIMEOUT TCP_DEFER_ACCEPT TCP_QUICKACK"
+	row accepted "TCP_NODELAY"
+	row outopts "TCP_NODELAY SO_LINGER"
+	cat >"$SRV_DIR/haproxy.cfg" <<-EOF
+		global
+		    pidfile $SRV_DIR/haproxy.pid
+		defaults
+		    mode http
+		    timeout connect 5s
+		    timeout client 10s
+		    timeout server 10s
+		frontend fe
+		    bind 127.0.0.1:$P
+		    bind [::1]:$P
+		    bind 127.0.0.1:$U
+		    bind 127.0.0.1:$P2 tcp-ut 30s
+		    http-request return status 200 content-type text/plain string "hello from haproxy" if { path / }
+		    use_backend bt if { path_beg /bt/ }
+		    use_backend bm if { path_beg /bm/ }
+		backend bt
+		    server s 127.0.0.1:$BT
+		backend bm
+		    server s 127.0.0.1:$BM
+	EOF
+	srv_start haproxy MPTCPSHIM_PORTS="$P,$P2" MPTCPSHIM_CONNECT="$BM" -- \
+		haproxy -W -f "$SRV_DIR/haproxy.cfg"
+	srv_wait_listen "$P"
+	wait_line "$SRV_DIR/haproxy.out" "Loading success"
+
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	for addr in 127.0.0.1 ::1; do
+		run peer http "$addr" "$P"
+		[ "$status" -eq 0 ]
+		line_is 0 "mptcp=1"
+		line_is 2 "body=hello from haproxy"
+	done
+	row mptcp "yes: HTTP GET, IPv4 and IPv6"
+	run peer --tcp http 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	line_is 2 "body=hello from haproxy"
+	row tcp "yes: HTTP GET"
+
+	assert_tcp_only "$U"
+	run peer http 127.0.0.1 "$U"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	row unlisted "stays TCP (an MPTCP client falls back and is served)"
+
+	# `tcp-ut`: the listener is MPTCP (the option comes after bind()), the
+	# kernel refuses TCP_USER_TIMEOUT and haproxy says so, and serves.
+	[ "$(mptcp_listeners "$P2")" -eq 1 ]
+	grep -q "cannot set TCP User Timeout for \[127.0.0.1:$P2\]" "$SRV_DIR/haproxy.out"
+	run peer http 127.0.0.1 "$P2"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=1"
+
+	# Reload: SIGUSR2 to the master (what `systemctl reload haproxy` does)
+	local before
+	before=$(mptcp_listener_inodes "$P")
+	kill -USR2 "$(cat "$SRV_DIR/haproxy.pid")"
+	wait_count "$SRV_DIR/haproxy.out" "Loading success" 2
+	wait_line "$SRV_DIR/haproxy.out" "Former worker .* exited"
+	[ "$(mptcp_listener_inodes "$P")" = "$before" ]
+	run peer http 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=1"
+	row reload "SIGUSR2 (systemctl reload): the new worker gets the same MPTCP listeners, served over MPTCP"
+
+	backend bt http "$BT"
+	backend bm http "$BM"
+	run peer http 127.0.0.1 "$P" /bt/
+	[ "$status" -eq 0 ]
+	line_is 2 "body=backend proto=6"
+	run peer http 127.0.0.1 "$P" /bm/
+	[ "$status" -eq 0 ]
+	line_is 2 "body=backend proto=262"
+	row outbound "backend servers: TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+
+	no_fallback "$SRV_DIR/haproxy.out"
+	row notes "haproxy resets TCP_USER_TIMEOUT and TCP_QUICKACK to 0 on every listener after listen() and ignores the result; MPTCP refuses both. A bind line with \`tcp-ut\` gets the warning 'cannot set TCP User Timeout' and an MPTCP listener without that timeout (tested)."
+}
+
+# ---- lighttpd ----
+# strace, lighttpd 1.4.69 (Debian 12):
+#   socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_TCP)
+#   [AF_INET6: setsockopt(SOL_IPV6, IPV6_V6ONLY, [1])]
+#   setsockopt(SOL_SOCKET, SO_REUSEADDR, [1]); setsockopt(SOL_TCP, TCP_NODELAY, [1])
+#   bind(); listen()
+# Accepted: no option (inherited). mod_proxy: socket(); connect(), no option.
+# Graceful restart (SIGUSR1, Debian's ExecReload): the same process reads
+# its configuration again and keeps its listening sockets (no new socket).
+@test "lighttpd: listeners, clients, graceful restart, mod_proxy outbound" {
+	row server "lighttpd"
+	row version "$(pkg_version lighttpd)"
+	row prebind "IPV6_V6ONLY SO_REUSEADDR TCP_NODELAY"
+	row afterbind "-"
+	row accepted "-"
+	row outopts "-"
+	mkdir "$SRV_DIR/www" "$SRV_DIR/log"
+	echo "hello from lighttpd" >"$SRV_DIR/www/index.html"
+	# lighttpd opens its log after dropping privileges
+	chown www-data "$SRV_DIR/log"
+	cat >"$SRV_DIR/lighttpd.conf" <<-EOF
+		server.document-root = "$SRV_DIR/www"
+		server.username = "www-data"
+		server.groupname = "www-data"
+		server.bind = "127.0.0.1"
+		server.port = $P
+		server.pid-file = "$SRV_DIR/lighttpd.pid"
+		server.errorlog = "$SRV_DIR/log/error.log"
+		server.modules = ("mod_proxy")
+		index-file.names = ("index.html")
+		\$SERVER["socket"] == "[::1]:$P" { }
+		\$SERVER["socket"] == "127.0.0.1:$U" { }
+		\$HTTP["url"] =~ "^/bt/" {
+		    proxy.server = ("" => (("host" => "127.0.0.1", "port" => $BT)))
+		}
+		\$HTTP["url"] =~ "^/bm/" {
+		    proxy.server = ("" => (("host" => "127.0.0.1", "port" => $BM)))
+		}
+	EOF
+	srv_start lighttpd MPTCPSHIM_PORTS="$P" MPTCPSHIM_CONNECT="$BM" -- \
+		lighttpd -D -f "$SRV_DIR/lighttpd.conf"
+	srv_wait_listen "$P"
+	wait_line "$SRV_DIR/log/error.log" "server started"
+
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	for addr in 127.0.0.1 ::1; do
+		run peer http "$addr" "$P"
+		[ "$status" -eq 0 ]
+		line_is 0 "mptcp=1"
+		line_is 2 "body=hello from lighttpd"
+	done
+	row mptcp "yes: HTTP GET, IPv4 and IPv6"
+	run peer --tcp http 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	line_is 2 "body=hello from lighttpd"
+	row tcp "yes: HTTP GET"
+
+	assert_tcp_only "$U"
+	run peer http 127.0.0.1 "$U"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	row unlisted "stays TCP (an MPTCP client falls back and is served)"
+
+	local before
+	before=$(mptcp_listener_inodes "$P")
+	kill -USR1 "$(cat "$SRV_DIR/lighttpd.pid")"
+	wait_count "$SRV_DIR/log/error.log" "server started" 2
+	[ "$(mptcp_listener_inodes "$P")" = "$before" ]
+	run peer http 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=1"
+	row reload "SIGUSR1 (graceful restart, systemctl reload): same MPTCP listeners, served over MPTCP"
+
+	backend bt http "$BT"
+	backend bm http "$BM"
+	run peer http 127.0.0.1 "$P" /bt/
+	[ "$status" -eq 0 ]
+	line_is 2 "body=backend proto=6"
+	run peer http 127.0.0.1 "$P" /bm/
+	[ "$status" -eq 0 ]
+	line_is 2 "body=backend proto=262"
+	row outbound "mod_proxy: TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+
+	no_fallback "$SRV_DIR/lighttpd.out"
+	row notes "-"
+}
+
+# ---- openssh-server ----
+# strace, OpenSSH 9.2p1 (Debian 12), `sshd -D`:
+#   socket(AF_INET, SOCK_STREAM, IPPROTO_TCP); setsockopt(SOL_SOCKET, SO_REUSEADDR, [1])
+#   [AF_INET6: setsockopt(SOL_IPV6, IPV6_V6ONLY, [1])]; bind(); listen()
+# Each connection: fork, then the child re-executes sshd (-R) with the
+# accepted socket, which sets setsockopt(SO_KEEPALIVE, [1]),
+# setsockopt(TCP_NODELAY, [1]) and the IPQoS class: IP_TOS (IPv4) or
+# IPV6_TCLASS (IPv6). Forwarding (ssh -W, direct-tcpip): socket(); connect().
+# SIGHUP: sshd closes its listeners and re-executes itself (new sockets).
+@test "openssh-server: listeners, sftp session, SIGHUP re-exec, forwarding outbound" {
+	row server "openssh-server (sshd -D)"
+	row version "$(pkg_version openssh-server)"
+	row prebind "SO_REUSEADDR IPV6_V6ONLY"
+	row afterbind "-"
+	row accepted "SO_KEEPALIVE TCP_NODELAY IP_TOS IPV6_TCLASS"
+	row outopts "-"
+	ssh-keygen -q -t ed25519 -N '' -C server -f "$SRV_DIR/hostkey"
+	ssh-keygen -q -t ed25519 -N '' -C client -f "$SRV_DIR/id"
+	cp "$SRV_DIR/id.pub" "$SRV_DIR/authorized_keys"
+	echo "server.test $(cut -d' ' -f1,2 "$SRV_DIR/hostkey.pub")" >"$SRV_DIR/known_hosts"
+	echo "hello from sshd" >"$SRV_DIR/hello.txt"
+	# internal-sftp: a real session that runs no shell (root's dotfiles
+	# stay out of it). StrictModes: $SRV_DIR is under /tmp (mode 1777).
+	cat >"$SRV_DIR/sshd_config" <<-EOF
+		ListenAddress 127.0.0.1:$P
+		ListenAddress [::1]:$P
+		ListenAddress 127.0.0.1:$U
+		HostKey $SRV_DIR/hostkey
+		PidFile $SRV_DIR/sshd.pid
+		AuthorizedKeysFile $SRV_DIR/authorized_keys
+		StrictModes no
+		UsePAM no
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		PermitRootLogin prohibit-password
+		AllowTcpForwarding yes
+		Subsystem sftp internal-sftp
+		ForceCommand internal-sftp
+		LogLevel VERBOSE
+	EOF
+	printf 'get %s %s\n' "$SRV_DIR/hello.txt" "$SRV_DIR/got.txt" >"$SRV_DIR/batch"
+	# sshd needs its privilege separation directory /run/sshd: a tmpfs on
+	# /run in the server's own mount namespace, the host's /run untouched.
+	srv_start sshd MPTCPSHIM_PORTS="$P" MPTCPSHIM_CONNECT="$BM" -- sh -c \
+		"mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd &&
+		 exec /usr/sbin/sshd -D -E $SRV_DIR/sshd.log -f $SRV_DIR/sshd_config"
+	srv_wait_listen "$P"
+
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	local n=0
+	# ssh_session ADDR PORT [--tcp]: sftp (key exchange, host key check,
+	# public key login, one file fetched) through srvpeer as ProxyCommand.
+	ssh_session() {
+		local host=$1
+		[[ "$host" != *:* ]] || host="[$host]" # sftp's HOST:PATH syntax
+		n=$((n + 1))
+		rm -f "$SRV_DIR/got.txt"
+		ns timeout 30 sftp -q -F /dev/null -i "$SRV_DIR/id" -P "$2" \
+			-o UserKnownHostsFile="$SRV_DIR/known_hosts" -o HostKeyAlias=server.test \
+			-o StrictHostKeyChecking=yes -o BatchMode=yes \
+			-o ProxyCommand="$SRV_PY $SRV_PEER ${3:-} ssh-proxy %h %p $SRV_DIR/proxy$n" \
+			-b "$SRV_DIR/batch" "root@$host" >"$SRV_DIR/sftp$n.out" 2>&1 &&
+			[ "$(cat "$SRV_DIR/got.txt")" = "hello from sshd" ] &&
+			head -n 1 "$SRV_DIR/proxy$n"
+	}
+	for addr in 127.0.0.1 ::1; do
+		run ssh_session "$addr" "$P"
+		[ "$status" -eq 0 ]
+		line_is 0 "mptcp=1"
+	done
+	row mptcp "yes: SSH key exchange, public key login, sftp get (Debian's sftp through a ProxyCommand), IPv4 and IPv6"
+	run ssh_session 127.0.0.1 "$P" --tcp
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	row tcp "yes: the same sftp session"
+
+	assert_tcp_only "$U"
+	run ssh_session 127.0.0.1 "$U"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	row unlisted "stays TCP (an MPTCP client falls back and is served)"
+
+	# SIGHUP: sshd re-executes itself and opens new listeners.
+	local before _
+	before=$(mptcp_listener_inodes "$P")
+	kill -HUP "$(cat "$SRV_DIR/sshd.pid")"
+	wait_line "$SRV_DIR/sshd.log" "Received SIGHUP; restarting"
+	for _ in $(seq 1 50); do
+		[ "$(mptcp_listeners "$P")" -eq 2 ] && [ "$(mptcp_listener_inodes "$P")" != "$before" ] && break
+		sleep 0.1
+	done
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	[ "$(mptcp_listener_inodes "$P")" != "$before" ]
+	run ssh_session 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=1"
+	row reload "SIGHUP (systemctl reload): sshd re-executes itself; its new listeners are MPTCP, served over MPTCP"
+
+	# Forwarding: sshd itself connects to the target of ssh -W.
+	backend bt echo "$BT"
+	backend bm echo "$BM"
+	ssh_forward() { # TARGET_PORT
+		echo hello | ns timeout 30 ssh -q -F /dev/null -i "$SRV_DIR/id" -p "$P" \
+			-o UserKnownHostsFile="$SRV_DIR/known_hosts" -o HostKeyAlias=server.test \
+			-o StrictHostKeyChecking=yes -o BatchMode=yes \
+			-o ProxyCommand="$SRV_PY $SRV_PEER ssh-proxy %h %p $SRV_DIR/fwd$1" \
+			-W "127.0.0.1:$1" root@127.0.0.1 2>"$SRV_DIR/fwd$1.err"
+	}
+	run ssh_forward "$BT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"backend proto=6: hello"* ]]
+	run ssh_forward "$BM"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"backend proto=262: hello"* ]]
+	row outbound "ssh -W forwarding (sshd connects): TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+
+	no_fallback "$SRV_DIR/sshd.out" "$SRV_DIR/sshd.log"
+	local notes="Every connection is served by a re-executed sshd (-R) that inherits the accepted socket and the library's environment."
+	# What an IPv6 MPTCP client met on this kernel (6.18 refuses
+	# IPV6_TCLASS on MPTCP sockets): said as measured, not assumed.
+	if grep -q 'IPV6_TCLASS' "$SRV_DIR/sshd.log"; then
+		notes+=" IPv6 MPTCP clients: sshd logs \"$(grep -o 'setsockopt.*IPV6_TCLASS.*' "$SRV_DIR/sshd.log" | head -n 1 | sed 's/socket [0-9]* //')\" (MPTCP refuses IPV6_TCLASS) and serves them without the IPQoS class."
+	fi
+	row notes "$notes"
+}

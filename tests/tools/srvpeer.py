@@ -25,7 +25,7 @@ got the answer the protocol expects, 1 otherwise (the reason on stderr).
                                        simple query; auth=, row=, done=
   ssh-proxy ADDR PORT REPORT           an ssh ProxyCommand: relays stdin
                                        and stdout; writes the mptcp= line
-                                       and bytes= to REPORT
+                                       to REPORT once the server has spoken
 
   serve KIND ADDR PORT [--seconds S]   a backend for the servers' outbound
                                        connections, listening with
@@ -168,23 +168,25 @@ def cmd_smtp(a):
 
 
 class Lines:
+    """Reads lines (CRLF or LF) and exact byte counts from a socket."""
+
     def __init__(self, s):
         self.s, self.buf = s, b""
 
     def line(self):
-        while b"\r\n" not in self.buf:
+        while b"\n" not in self.buf:
             b = self.s.recv(4096)
             if not b:
-                raise EOFError("connection closed by the server")
+                raise EOFError("connection closed by the peer")
             self.buf += b
-        ln, self.buf = self.buf.split(b"\r\n", 1)
-        return ln.decode("utf-8", "replace")
+        ln, self.buf = self.buf.split(b"\n", 1)
+        return ln.rstrip(b"\r").decode("utf-8", "replace")
 
     def exact(self, n):
         while len(self.buf) < n:
             b = self.s.recv(4096)
             if not b:
-                raise EOFError("connection closed by the server")
+                raise EOFError("connection closed by the peer")
             self.buf += b
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
@@ -288,7 +290,7 @@ def cmd_ssh_proxy(a):
     """ProxyCommand for ssh/sftp: the real client speaks SSH through us."""
     s = open_socket(a.addr, a.port, a.tcp, a.timeout)
     s.settimeout(None)
-    state, got, sent = None, 0, 0
+    state = None
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     deadline = time.monotonic() + 60
     open_in = True
@@ -298,9 +300,11 @@ def cmd_ssh_proxy(a):
             b = s.recv(65536)
             if not b:
                 break
-            got += len(b)
             if state is None:  # connected and the server has spoken
                 state = mptcp_state(s)
+                # now: ssh may end us (SIGHUP) as soon as it is done
+                with open(a.report, "w") as f:
+                    f.write(state + "\n")
             while b:
                 b = b[os.write(stdout.fileno(), b):]
         if open_in and stdin in rd:
@@ -310,11 +314,9 @@ def cmd_ssh_proxy(a):
                 s.shutdown(socket.SHUT_WR)
             else:
                 s.sendall(b)
-                sent += len(b)
     if state is None:
-        state = "mptcp=unknown (the server sent nothing)"
-    with open(a.report, "w") as f:
-        f.write("%s\nbytes=%d/%d\n" % (state, sent, got))
+        with open(a.report, "w") as f:
+            f.write("mptcp=unknown (the server sent nothing)\n")
 
 
 # ---- backends ----
