@@ -121,8 +121,11 @@ pkg_version() {
 
 # ---- running things in the namespace ----
 
+# ip netns exec, without a line iproute2 sometimes prints on hosts with
+# hybrid cgroups ("Failed to find cgroup2 mount", harmless) that would
+# otherwise land in the output the tests read.
 ns() {
-	ip netns exec "$SRV_NS" "$@"
+	ip netns exec "$SRV_NS" "$@" 2> >(grep -v '^Failed to find cgroup2 mount$' >&2)
 }
 
 # srv_start NAME VAR=VALUE... -- COMMAND...: runs COMMAND in the namespace
@@ -162,7 +165,7 @@ srv_run() {
 # A backend (srvpeer serve KIND, not preloaded) on 127.0.0.1:PORT whose
 # log, $SRV_DIR/NAME.out, says per connection whether it came over MPTCP.
 backend() { # NAME KIND PORT
-	ip netns exec "$SRV_NS" timeout 120 "$SRV_PY" "$SRV_PEER" serve "$2" 127.0.0.1 "$3" \
+	ns timeout 120 "$SRV_PY" "$SRV_PEER" serve "$2" 127.0.0.1 "$3" \
 		--seconds 100 >"$SRV_DIR/$1.out" 2>&1 </dev/null 3>&- &
 	srv_wait_listen "$3"
 }
@@ -179,7 +182,18 @@ line_is() {
 
 # srvpeer in the namespace, bounded.
 peer() {
-	ip netns exec "$SRV_NS" timeout 30 "$SRV_PY" "$SRV_PEER" "$@"
+	ns timeout 30 "$SRV_PY" "$SRV_PEER" "$@"
+}
+
+# The number of connections backend log $1 has recorded so far.
+accepted_count() {
+	grep -c '^accepted proto=' "$1" || true
+}
+# Waits for connections after the first $2 in backend log $1 and prints
+# their "accepted proto=N" lines (one or more: servers retry).
+accepted_since() { # FILE N
+	wait_count "$1" '^accepted proto=' $(($2 + 1)) >&2 || return 1
+	grep '^accepted proto=' "$1" | tail -n +$(($2 + 1)) | sort -u
 }
 
 # Waits (at most $2 s, default 15) until something listens on TCP port $1.

@@ -458,3 +458,279 @@ teardown() {
 	fi
 	row notes "$notes"
 }
+
+# ---- dovecot-imapd ----
+# strace, Dovecot 2.3.19.1 (Debian 12): the master opens every inet
+# listener before it starts a child:
+#   socket(AF_INET, SOCK_STREAM, IPPROTO_IP); setsockopt(SO_REUSEADDR, [1])
+#   setsockopt(SO_KEEPALIVE, [1]); [AF_INET6: setsockopt(IPV6_V6ONLY, [1])]
+#   bind(); listen()
+# imap-login (a child, exec'd with the environment cleared down to
+# import_environment) accepts and sets TCP_CORK [1]/[0], TCP_NODELAY [1]/[0]
+# and TCP_QUICKACK [1] on the connection; imap does the same after login.
+# A proxied login (passdb proxy=y): imap-login socket(); connect().
+# SIGHUP (Debian's ExecReload): the master keeps listeners whose address
+# did not change.
+@test "dovecot-imapd: listeners, IMAP login, SIGHUP reload, proxy outbound" {
+	row server "dovecot-imapd"
+	row version "$(pkg_version dovecot-imapd)"
+	row prebind "SO_REUSEADDR SO_KEEPALIVE IPV6_V6ONLY"
+	row afterbind "-"
+	row accepted "TCP_CORK TCP_NODELAY TCP_QUICKACK"
+	row outopts "-"
+	mkdir -p "$SRV_DIR/mail"
+	chown nobody:nogroup "$SRV_DIR/mail"
+	cat >"$SRV_DIR/passwd" <<-EOF
+		alice:{PLAIN}secret::::::
+		bob:{PLAIN}secret::::::proxy=y host=127.0.0.1 port=$BT
+		carol:{PLAIN}secret::::::proxy=y host=127.0.0.1 port=$BM
+	EOF
+	# dovecot_conf [IMPORT]: the configuration; IMPORT is added to
+	# import_environment (what the children keep of the environment).
+	dovecot_conf() {
+		cat >"$SRV_DIR/dovecot.conf" <<-EOF
+			base_dir = $SRV_DIR/run
+			state_dir = $SRV_DIR/state
+			log_path = $SRV_DIR/dovecot.log
+			protocols = imap
+			listen = 127.0.0.1, ::1
+			ssl = no
+			disable_plaintext_auth = no
+			auth_mechanisms = plain
+			import_environment = TZ CORE_OUTOFMEM CORE_ERROR LISTEN_PID LISTEN_FDS ${1:-}
+			passdb {
+			  driver = passwd-file
+			  args = $SRV_DIR/passwd
+			}
+			userdb {
+			  driver = static
+			  args = uid=nobody gid=nogroup home=$SRV_DIR/mail/%u
+			}
+			mail_location = maildir:~/Maildir
+			service imap-login {
+			  chroot =
+			  inet_listener imap {
+			    port = $P
+			  }
+			  inet_listener imap-unlisted {
+			    address = 127.0.0.1
+			    port = $U
+			  }
+			  inet_listener imaps {
+			    port = 0
+			  }
+			}
+			service anvil {
+			  chroot =
+			}
+		EOF
+	}
+	# Started with the library's variables in import_environment: the
+	# login processes that connect to a proxy backend have the library.
+	local import="LD_PRELOAD MPTCPSHIM_CONFIG MPTCPSHIM_CONNECT"
+	dovecot_conf "$import"
+	srv_start dovecot MPTCPSHIM_PORTS="$P" MPTCPSHIM_CONNECT="$BM" -- \
+		dovecot -F -c "$SRV_DIR/dovecot.conf"
+	srv_wait_listen "$P"
+	wait_line "$SRV_DIR/dovecot.log" "starting up"
+
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	for addr in 127.0.0.1 ::1; do
+		run peer imap "$addr" "$P" alice secret
+		[ "$status" -eq 0 ]
+		line_is 1 "login=OK Logged in"
+		line_is 3 "mptcp=1"
+		line_is 4 "logout=BYE"
+	done
+	row mptcp "yes: IMAP LOGIN, SELECT INBOX, LOGOUT (Python's imaplib), IPv4 and IPv6"
+	run peer --tcp imap 127.0.0.1 "$P" alice secret
+	[ "$status" -eq 0 ]
+	line_is 1 "login=OK Logged in"
+	line_is 3 "mptcp=0"
+	row tcp "yes: the same IMAP session"
+
+	assert_tcp_only "$U"
+	run peer imap 127.0.0.1 "$U" alice secret
+	[ "$status" -eq 0 ]
+	line_is 3 "mptcp=0"
+	row unlisted "stays TCP (an MPTCP client falls back and is served)"
+
+	# Proxied logins (the backend hangs up, so the login itself fails):
+	# imap-login connects to bob's backend over TCP, to carol's (named in
+	# MPTCPSHIM_CONNECT) over MPTCP.
+	backend bt close "$BT"
+	backend bm close "$BM"
+	run peer imap 127.0.0.1 "$P" bob secret
+	wait_line "$SRV_DIR/bt.out" "accepted proto=6"
+	run peer imap 127.0.0.1 "$P" carol secret
+	wait_line "$SRV_DIR/bm.out" "accepted proto=262"
+	row outbound "proxy=y logins (imap-login connects), with the library's variables in import_environment: TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+
+	# Reload (SIGHUP) to Dovecot's default import_environment: the same
+	# listeners, still served over MPTCP.
+	local before
+	before=$(mptcp_listener_inodes "$P")
+	dovecot_conf
+	kill -HUP "$(cat "$SRV_DIR/run/master.pid")"
+	wait_line "$SRV_DIR/dovecot.log" "SIGHUP received - reloading configuration"
+	[ "$(mptcp_listener_inodes "$P")" = "$before" ]
+	run peer imap 127.0.0.1 "$P" alice secret
+	[ "$status" -eq 0 ]
+	line_is 3 "mptcp=1"
+	row reload "SIGHUP (systemctl reload): same MPTCP listeners, served over MPTCP"
+
+	# Without the variables in import_environment Dovecot starts its
+	# login processes without the library: carol's backend is reached
+	# over TCP like any other, and nothing of the library is in the log.
+	# (Library problem reported: the library adds LD_PRELOAD and its
+	# variables back at the execve() of imap-login, because the inherited
+	# listeners are converted ones, and its info lines then land in
+	# Dovecot's log as "imap-login: Error: mptcpshim[...]: info: ...".)
+	local n notes
+	notes="The master opens the listeners: its environment is enough for them. Its children run with the environment cleared to import_environment. imap-login and imap set TCP_QUICKACK on each connection; MPTCP refuses it (ENOPROTOOPT) and Dovecot ignores that."
+	row notes "$notes LIBRARY PROBLEM (reported): with Dovecot's default import_environment the library adds LD_PRELOAD and its variables back at the execve() of every imap-login (which inherits converted listeners): imap-login's proxy connection to the named port is MPTCP, and the library's lines land in Dovecot's log as \"imap-login: Error: mptcpshim[...]: info: ...\"."
+	n=$(accepted_count "$SRV_DIR/bm.out")
+	run peer imap 127.0.0.1 "$P" carol secret
+	[ "$(accepted_since "$SRV_DIR/bm.out" "$n")" = "accepted proto=6" ]
+	absent 'mptcpshim' "$SRV_DIR/dovecot.log"
+	row notes "$notes"
+	row outbound "proxy=y logins (imap-login connects): TCP; MPTCP to the port named in MPTCPSHIM_CONNECT when import_environment has LD_PRELOAD, MPTCPSHIM_CONFIG, MPTCPSHIM_CONNECT (without them imap-login runs without the library: TCP)"
+
+	no_fallback "$SRV_DIR/dovecot.out"
+}
+
+# ---- postfix ----
+# strace, Postfix 3.7.11 (Debian 12): `postfix start` clears its
+# environment to import_environment and runs postfix-script, which starts
+# master; master (after it detached) opens every inet service of
+# master.cf before it starts a child:
+#   socket(AF_INET, SOCK_STREAM, IPPROTO_IP); [AF_INET6: setsockopt(IPV6_V6ONLY, [1])]
+#   setsockopt(SO_REUSEADDR, [1]); setsockopt(SO_REUSEPORT, [1]); bind(); listen(100)
+# and hands them to smtpd (fork + execve, listener on a fixed fd); smtpd
+# sets no option on the connection. The smtp client (relay):
+# socket(); connect(), no option. `postfix reload`: master reads
+# master.cf again and keeps the listeners of unchanged services.
+@test "postfix: smtpd through master, EHLO and a relayed message, postfix reload, relay outbound" {
+	row server "postfix (smtpd through master)"
+	row version "$(pkg_version postfix)"
+	row prebind "IPV6_V6ONLY SO_REUSEADDR SO_REUSEPORT"
+	row afterbind "-"
+	row accepted "-"
+	row outopts "-"
+	mkdir -p "$SRV_DIR/etc" "$SRV_DIR/spool" "$SRV_DIR/data"
+	chown postfix "$SRV_DIR/data"
+	# postfix_conf IMPORT RELAYPORT
+	postfix_conf() {
+		cat >"$SRV_DIR/etc/main.cf" <<-EOF
+			compatibility_level = 3.6
+			queue_directory = $SRV_DIR/spool
+			data_directory = $SRV_DIR/data
+			mail_owner = postfix
+			setgid_group = postdrop
+			myhostname = mx.server.test
+			mydomain = server.test
+			myorigin = server.test
+			mydestination =
+			inet_interfaces = 127.0.0.1, ::1
+			inet_protocols = all
+			mynetworks = 127.0.0.0/8 [::1]/128
+			smtpd_relay_restrictions = permit_mynetworks, reject
+			relayhost = [127.0.0.1]:$2
+			smtp_dns_support_level = disabled
+			smtp_host_lookup = native
+			alias_maps =
+			alias_database =
+			maillog_file = $SRV_DIR/maillog
+			maillog_file_prefixes = $SRV_DIR
+			import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME $1
+		EOF
+	}
+	cat >"$SRV_DIR/etc/master.cf" <<-EOF
+		127.0.0.1:$P inet n - n - - smtpd
+		[::1]:$P     inet n - n - - smtpd
+		127.0.0.1:$U inet n - n - - smtpd
+		pickup    unix  n - n 60 1 pickup
+		cleanup   unix  n - n -  0 cleanup
+		qmgr      unix  n - n 300 1 qmgr
+		rewrite   unix  - - n -  - trivial-rewrite
+		bounce    unix  - - n -  0 bounce
+		defer     unix  - - n -  0 bounce
+		trace     unix  - - n -  0 bounce
+		verify    unix  - - n -  1 verify
+		flush     unix  n - n 1000? 0 flush
+		proxymap  unix  - - n -  - proxymap
+		smtp      unix  - - n -  - smtp
+		relay     unix  - - n -  - smtp
+		showq     unix  n - n -  - showq
+		error     unix  - - n -  - error
+		retry     unix  - - n -  - error
+		discard   unix  - - n -  - discard
+		anvil     unix  - - n -  1 anvil
+		scache    unix  - - n -  1 scache
+		postlog   unix-dgram n - n - 1 postlogd
+	EOF
+	local shim=(MPTCPSHIM_PORTS="$P" MPTCPSHIM_CONNECT="$BM")
+	local import="LD_PRELOAD MPTCPSHIM_PORTS MPTCPSHIM_CONFIG MPTCPSHIM_CONNECT"
+	SRV_STOP+=("ip netns exec $SRV_NS postfix -c $SRV_DIR/etc stop")
+
+	# `postfix start` keeps only import_environment: without the
+	# library's variables there, master runs without the library.
+	postfix_conf "" "$BT"
+	srv_run postfix "${shim[@]}" -- postfix -c "$SRV_DIR/etc" start
+	srv_wait_listen "$P"
+	assert_tcp_only "$P"
+	srv_run postfix -- postfix -c "$SRV_DIR/etc" stop
+	for _ in $(seq 1 50); do [ "$(tcp_listeners "$P")" -eq 0 ] && break; sleep 0.1; done
+
+	postfix_conf "$import" "$BT"
+	srv_run postfix "${shim[@]}" -- postfix -c "$SRV_DIR/etc" start
+	srv_wait_listen "$P"
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P, with the library's variables in import_environment (without them: TCP, tested)"
+
+	backend bt smtp "$BT"
+	backend bm smtp "$BM"
+	for addr in 127.0.0.1 ::1; do
+		run peer smtp --mail sender@server.test "rcpt@example.test" "$addr" "$P"
+		[ "$status" -eq 0 ]
+		line_is 0 "greeting=220 mx.server.test ESMTP Postfix"
+		line_is 1 "ehlo=250 mx.server.test"
+		line_is 2 "mail=refused=0"
+		line_is 3 "mptcp=1"
+	done
+	row mptcp "yes: SMTP EHLO and a message (Python's smtplib), IPv4 and IPv6"
+	run peer --tcp smtp --mail sender@server.test "rcpt@example.test" 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 2 "mail=refused=0"
+	line_is 3 "mptcp=0"
+	row tcp "yes: the same SMTP session"
+
+	assert_tcp_only "$U"
+	run peer smtp 127.0.0.1 "$U"
+	[ "$status" -eq 0 ]
+	line_is 2 "mptcp=0"
+	row unlisted "stays TCP (an MPTCP client falls back and is served)"
+
+	# The three messages are relayed to the relayhost by the smtp client.
+	wait_count "$SRV_DIR/bt.out" "^message lines=" 3
+	[ "$(grep '^accepted' "$SRV_DIR/bt.out" | sort -u)" = "accepted proto=6" ]
+
+	# postfix reload, now relaying to the port named in MPTCPSHIM_CONNECT
+	local before
+	before=$(mptcp_listener_inodes "$P")
+	postfix_conf "$import" "$BM"
+	srv_run postfix "${shim[@]}" -- postfix -c "$SRV_DIR/etc" reload
+	wait_line "$SRV_DIR/maillog" "reload -- version"
+	[ "$(mptcp_listener_inodes "$P")" = "$before" ]
+	run peer smtp --mail sender@server.test "rcpt@example.test" 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 3 "mptcp=1"
+	row reload "postfix reload: same MPTCP listeners, served over MPTCP"
+	wait_count "$SRV_DIR/bm.out" "^message lines=" 1
+	[ "$(grep '^accepted' "$SRV_DIR/bm.out" | sort -u)" = "accepted proto=262" ]
+	row outbound "relayhost (the smtp client): TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+
+	no_fallback "$SRV_DIR/postfix.out"
+	row notes "\`postfix start\` (and Debian's unit) clears the environment to import_environment: add LD_PRELOAD and the MPTCPSHIM_ variables you set to it in main.cf, or master runs without the library (tested). The master opens the inet listeners; smtpd inherits them."
+}
