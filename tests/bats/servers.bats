@@ -734,3 +734,353 @@ teardown() {
 	no_fallback "$SRV_DIR/postfix.out"
 	row notes "\`postfix start\` (and Debian's unit) clears the environment to import_environment: add LD_PRELOAD and the MPTCPSHIM_ variables you set to it in main.cf, or master runs without the library (tested). The master opens the inet listeners; smtpd inherits them."
 }
+
+# ---- redis-server ----
+# strace, Redis 7.0.15 (Debian 12):
+#   socket(AF_INET, SOCK_STREAM, IPPROTO_TCP); setsockopt(SO_REUSEADDR, [1])
+#   [AF_INET6: setsockopt(IPV6_V6ONLY, [1])]; bind(); listen(511)
+# Accepted: setsockopt(TCP_NODELAY, [1]); setsockopt(SO_KEEPALIVE, [1]);
+#   TCP_KEEPIDLE [300], TCP_KEEPINTVL [100], TCP_KEEPCNT [3] (tcp-keepalive 300)
+# Replication (REPLICAOF): socket(); setsockopt(SO_REUSEADDR, [1]); connect().
+# No reload; CONFIG SET port closes the listeners and binds new ones.
+@test "redis-server: listeners, PING/SET/GET, CONFIG SET port, replication outbound" {
+	row server "redis-server"
+	row version "$(pkg_version redis-server)"
+	row prebind "SO_REUSEADDR IPV6_V6ONLY"
+	row afterbind "-"
+	row accepted "TCP_NODELAY SO_KEEPALIVE TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT"
+	row outopts "SO_REUSEADDR"
+	mkdir "$SRV_DIR/data"
+	chown redis "$SRV_DIR/data"
+	cat >"$SRV_DIR/redis.conf" <<-EOF
+		port $P
+		bind 127.0.0.1 ::1
+		daemonize no
+		save ""
+		appendonly no
+		dir $SRV_DIR/data
+		logfile ""
+	EOF
+	# as Debian runs it: user redis
+	srv_start redis MPTCPSHIM_PORTS="$P,$P2" MPTCPSHIM_CONNECT="$BM" -- \
+		setpriv --reuid=redis --regid=redis --init-groups redis-server "$SRV_DIR/redis.conf"
+	srv_wait_listen "$P"
+
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	for addr in 127.0.0.1 ::1; do
+		run peer redis "$addr" "$P"
+		[ "$status" -eq 0 ]
+		line_is 0 "ping=+PONG"
+		line_is 2 "get=value-42"
+		line_is 3 "mptcp=1"
+	done
+	row mptcp "yes: PING, SET, GET (RESP), IPv4 and IPv6"
+	run peer --tcp redis 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 2 "get=value-42"
+	line_is 3 "mptcp=0"
+	row tcp "yes: the same commands"
+
+	# CONFIG SET port: new listeners, converted only on a listed port.
+	[ "$(ns redis-cli -h 127.0.0.1 -p "$P" CONFIG SET port "$U")" = OK ]
+	srv_wait_listen "$U"
+	assert_tcp_only "$U"
+	run peer redis 127.0.0.1 "$U"
+	[ "$status" -eq 0 ]
+	line_is 3 "mptcp=0"
+	row unlisted "stays TCP (CONFIG SET port to an unlisted port; an MPTCP client falls back and is served)"
+	[ "$(ns redis-cli -h 127.0.0.1 -p "$U" CONFIG SET port "$P2")" = OK ]
+	srv_wait_listen "$P2"
+	[ "$(mptcp_listener_addrs "$P2")" = "127.0.0.1:$P2 [::1]:$P2" ]
+	run peer redis 127.0.0.1 "$P2"
+	[ "$status" -eq 0 ]
+	line_is 3 "mptcp=1"
+	row reload "no reload; CONFIG SET port to a listed port: new MPTCP listeners, served over MPTCP"
+
+	# Replication: the replica connects to its master.
+	backend bt close "$BT"
+	backend bm close "$BM"
+	[ "$(ns redis-cli -h 127.0.0.1 -p "$P2" REPLICAOF 127.0.0.1 "$BT")" = OK ]
+	wait_line "$SRV_DIR/bt.out" "^accepted"
+	[ "$(ns redis-cli -h 127.0.0.1 -p "$P2" REPLICAOF 127.0.0.1 "$BM")" = OK ]
+	wait_line "$SRV_DIR/bm.out" "^accepted"
+	[ "$(ns redis-cli -h 127.0.0.1 -p "$P2" REPLICAOF NO ONE)" = OK ]
+	[ "$(grep '^accepted' "$SRV_DIR/bt.out" | sort -u)" = "accepted proto=6" ]
+	[ "$(grep '^accepted' "$SRV_DIR/bm.out" | sort -u)" = "accepted proto=262" ]
+	row outbound "replication (REPLICAOF): TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+
+	no_fallback "$SRV_DIR/redis.out"
+	row notes "Runs as user redis. TCP_KEEPIDLE/INTVL/CNT on accepted sockets: MPTCP has them since 6.10 upstream; Debian 12's 6.1.192 has the backport."
+}
+
+# ---- memcached ----
+# strace, memcached 1.6.18 (Debian 12), -l 127.0.0.1:P,[::1]:P:
+#   socket(AF_INET, SOCK_STREAM, IPPROTO_TCP); fcntl(F_SETFL, O_NONBLOCK)
+#   setsockopt(SO_REUSEADDR, [1]); setsockopt(SO_KEEPALIVE, [1])
+#   setsockopt(SO_LINGER, {0, 0}); setsockopt(TCP_NODELAY, [1])
+#   [AF_INET6: setsockopt(IPV6_V6ONLY, [1])]; bind(); listen(1024)
+# Accepted: no option (inherited). No reload, no outbound connection.
+@test "memcached: listeners, set/get" {
+	row server "memcached"
+	row version "$(pkg_version memcached)"
+	row prebind "SO_REUSEADDR SO_KEEPALIVE SO_LINGER TCP_NODELAY IPV6_V6ONLY"
+	row afterbind "-"
+	row accepted "-"
+	row outopts "-"
+	srv_start memcached MPTCPSHIM_PORTS="$P" -- \
+		memcached -u memcache -U 0 -l "127.0.0.1:$P,[::1]:$P,127.0.0.1:$U"
+	srv_wait_listen "$P"
+
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	for addr in 127.0.0.1 ::1; do
+		run peer memcached "$addr" "$P"
+		[ "$status" -eq 0 ]
+		line_is 0 "set=STORED"
+		line_is 1 "get=value-42"
+		line_is 2 "mptcp=1"
+	done
+	row mptcp "yes: set, get (text protocol), IPv4 and IPv6"
+	run peer --tcp memcached 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 1 "get=value-42"
+	line_is 2 "mptcp=0"
+	row tcp "yes: the same commands"
+
+	assert_tcp_only "$U"
+	run peer memcached 127.0.0.1 "$U"
+	[ "$status" -eq 0 ]
+	line_is 2 "mptcp=0"
+	row unlisted "stays TCP (an MPTCP client falls back and is served)"
+	row reload "none (memcached has no reload)"
+	row outbound "none (memcached makes no connection)"
+
+	no_fallback "$SRV_DIR/memcached.out"
+	row notes "Runs as user memcache (-u). UDP off (-U 0, the default since 1.5.6)."
+}
+
+# ---- postgresql ----
+# strace, PostgreSQL 15 (Debian 12), listen_addresses '127.0.0.1,::1':
+#   socket(AF_INET, SOCK_STREAM, IPPROTO_IP); setsockopt(SO_REUSEADDR, [1])
+#   [AF_INET6: setsockopt(IPV6_V6ONLY, [1])]; bind(); listen()
+# Accepted (in the forked backend): setsockopt(TCP_NODELAY, [1]),
+#   setsockopt(SO_KEEPALIVE, [1]). libpq in a backend (dblink):
+#   socket(); setsockopt(TCP_NODELAY, [1]); setsockopt(SO_KEEPALIVE, [1]); connect().
+# SIGHUP (pg_ctl reload, Debian's ExecReload): configuration files read
+# again; listen_addresses and port need a restart, the sockets stay.
+@test "postgresql: listeners, a SQL query, reload, dblink outbound" {
+	local bin=/usr/lib/postgresql/15/bin
+	row server "postgresql"
+	row version "$(pkg_version postgresql-15)"
+	row prebind "SO_REUSEADDR IPV6_V6ONLY"
+	row afterbind "-"
+	row accepted "TCP_NODELAY SO_KEEPALIVE"
+	row outopts "TCP_NODELAY SO_KEEPALIVE"
+	mkdir "$SRV_DIR/pg" "$SRV_DIR/sock"
+	chown postgres "$SRV_DIR/pg" "$SRV_DIR/sock"
+	# PostgreSQL refuses to run as root: user postgres, as Debian runs it.
+	as_pg() {
+		setpriv --reuid=postgres --regid=postgres --init-groups "$@"
+	}
+	as_pg "$bin/initdb" -D "$SRV_DIR/pg/data" -A trust -U postgres --no-sync \
+		-E UTF8 --locale=C >"$SRV_DIR/initdb.out"
+	pg_start() { # PORT LIST
+		srv_start postgres MPTCPSHIM_PORTS="$2" MPTCPSHIM_CONNECT="$BM" -- \
+			setpriv --reuid=postgres --regid=postgres --init-groups \
+			"$bin/postgres" -D "$SRV_DIR/pg/data" -p "$1" -k "$SRV_DIR/sock" \
+			-c listen_addresses='127.0.0.1,::1' -c fsync=off
+		srv_wait_listen "$1"
+	}
+	pg_stop() {
+		kill -INT "$(head -n 1 "$SRV_DIR/pg/data/postmaster.pid")"
+		for _ in $(seq 1 100); do
+			[ -e "$SRV_DIR/pg/data/postmaster.pid" ] || return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	SRV_STOP+=("kill -INT \$(head -n 1 $SRV_DIR/pg/data/postmaster.pid)")
+
+	# One port per server: first on an unlisted port...
+	pg_start "$U" "$P"
+	assert_tcp_only "$U"
+	run peer pg 127.0.0.1 "$U" postgres postgres "SELECT 42"
+	[ "$status" -eq 0 ]
+	line_is 1 "row=42"
+	line_is 3 "mptcp=0"
+	row unlisted "stays TCP (an MPTCP client falls back and is served)"
+	pg_stop
+
+	# ... then on the listed one.
+	pg_start "$P" "$P"
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	for addr in 127.0.0.1 ::1; do
+		run peer pg "$addr" "$P" postgres postgres "SELECT 42"
+		[ "$status" -eq 0 ]
+		line_is 0 "auth=ok"
+		line_is 1 "row=42"
+		line_is 2 "done=SELECT 1"
+		line_is 3 "mptcp=1"
+	done
+	row mptcp "yes: startup (protocol 3) and SELECT 42, IPv4 and IPv6"
+	run peer --tcp pg 127.0.0.1 "$P" postgres postgres "SELECT 42"
+	[ "$status" -eq 0 ]
+	line_is 1 "row=42"
+	line_is 3 "mptcp=0"
+	row tcp "yes: the same query"
+
+	local before
+	before=$(mptcp_listener_inodes "$P")
+	kill -HUP "$(head -n 1 "$SRV_DIR/pg/data/postmaster.pid")"
+	wait_line "$SRV_DIR/postgres.out" "received SIGHUP, reloading configuration files"
+	[ "$(mptcp_listener_inodes "$P")" = "$before" ]
+	run peer pg 127.0.0.1 "$P" postgres postgres "SELECT 43"
+	[ "$status" -eq 0 ]
+	line_is 1 "row=43"
+	line_is 3 "mptcp=1"
+	row reload "SIGHUP (pg_ctl reload, systemctl reload): same MPTCP listeners, served over MPTCP"
+
+	# dblink: the backend process connects with libpq (the backends here
+	# hang up at once: dblink_connect fails, after the connection).
+	backend bt close "$BT"
+	backend bm close "$BM"
+	run peer pg 127.0.0.1 "$P" postgres postgres "CREATE EXTENSION dblink"
+	[ "$status" -eq 0 ]
+	run peer pg 127.0.0.1 "$P" postgres postgres \
+		"SELECT dblink_connect('host=127.0.0.1 port=$BT connect_timeout=5')"
+	wait_line "$SRV_DIR/bt.out" "^accepted"
+	run peer pg 127.0.0.1 "$P" postgres postgres \
+		"SELECT dblink_connect('host=127.0.0.1 port=$BM connect_timeout=5')"
+	wait_line "$SRV_DIR/bm.out" "^accepted"
+	[ "$(grep '^accepted' "$SRV_DIR/bt.out" | sort -u)" = "accepted proto=6" ]
+	[ "$(grep '^accepted' "$SRV_DIR/bm.out" | sort -u)" = "accepted proto=262" ]
+	row outbound "dblink (libpq in a backend): TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+
+	no_fallback "$SRV_DIR/postgres.out"
+	row notes "Runs as user postgres. Each connection is served by a forked backend with the accepted socket."
+}
+
+# ---- python3 -m http.server ----
+# strace, Python 3.11.2 (Debian 12), --bind 127.0.0.1:
+#   socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)
+#   setsockopt(SOL_IPV6, IPV6_V6ONLY, [0]) = -1 ENOPROTOOPT (DualStackServer
+#     tries it on every socket and ignores the error)
+#   setsockopt(SO_REUSEADDR, [1]); bind(); listen(5)
+# Accepted: no option. No reload, no outbound connection.
+@test "python3 -m http.server: listeners, GET" {
+	row server "python3 -m http.server"
+	row version "$(pkg_version python3.11)"
+	row prebind "IPV6_V6ONLY SO_REUSEADDR"
+	row afterbind "-"
+	row accepted "-"
+	row outopts "-"
+	mkdir "$SRV_DIR/www"
+	echo "hello from python" >"$SRV_DIR/www/index.html"
+	local a
+	for a in "127.0.0.1 $P" "::1 $P" "127.0.0.1 $U"; do
+		set -- $a
+		srv_start "python-$2" MPTCPSHIM_PORTS="$P" -- \
+			"$SRV_PY" -m http.server --bind "$1" --directory "$SRV_DIR/www" "$2"
+	done
+	srv_wait_listen "$P"
+	srv_wait_listen "$U"
+	for _ in $(seq 1 50); do [ "$(mptcp_listeners "$P")" -eq 2 ] && break; sleep 0.1; done
+
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P (one process each)"
+	for addr in 127.0.0.1 ::1; do
+		run peer http "$addr" "$P"
+		[ "$status" -eq 0 ]
+		line_is 0 "mptcp=1"
+		line_is 2 "body=hello from python"
+	done
+	row mptcp "yes: HTTP GET, IPv4 and IPv6"
+	run peer --tcp http 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	line_is 2 "body=hello from python"
+	row tcp "yes: HTTP GET"
+
+	assert_tcp_only "$U"
+	run peer http 127.0.0.1 "$U"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	row unlisted "stays TCP (an MPTCP client falls back and is served)"
+	row reload "none"
+	row outbound "none (http.server makes no connection)"
+
+	no_fallback "$SRV_DIR"/python-*.out
+	row notes "Debian's /usr/bin/python3. The IPV6_V6ONLY that http.server tries on an IPv4 socket fails the same way with and without the library."
+}
+
+# ---- Node.js ----
+# strace, node (libuv), http.createServer().listen(PORT, ADDR):
+#   socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_IP)
+#   setsockopt(SO_REUSEADDR, [1]); [AF_INET6: setsockopt(IPV6_V6ONLY, ...)]; bind(); listen(511)
+# Accepted: setsockopt(TCP_NODELAY, [1]) (http's noDelay default).
+# http.get: socket(); connect(); then setsockopt(TCP_NODELAY, [1]),
+#   setsockopt(SO_KEEPALIVE, [1]), TCP_KEEPIDLE [1], TCP_KEEPINTVL [1], TCP_KEEPCNT [10].
+@test "nodejs: http listeners, GET, http.get outbound" {
+	row server "Node.js (http module)"
+	row version "$(pkg_version nodejs) (node $(node --version))"
+	row prebind "SO_REUSEADDR IPV6_V6ONLY"
+	row afterbind "-"
+	row accepted "TCP_NODELAY"
+	row outopts "TCP_NODELAY SO_KEEPALIVE TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT"
+	cat >"$SRV_DIR/server.js" <<-EOF
+		const http = require('http');
+		function handler(req, res) {
+		  const m = req.url.match(/^\/b(t|m)\//);
+		  if (!m) { res.end('hello from node\n'); return; }
+		  const port = m[1] === 't' ? $BT : $BM;
+		  http.get({host: '127.0.0.1', port: port, path: '/'}, (b) => {
+		    let body = '';
+		    b.on('data', (c) => { body += c; });
+		    b.on('end', () => res.end(body));
+		  }).on('error', (e) => { res.statusCode = 502; res.end(e.message + '\n'); });
+		}
+		for (const [addr, port] of [['127.0.0.1', $P], ['::1', $P], ['127.0.0.1', $U]])
+		  http.createServer(handler).listen(port, addr);
+	EOF
+	srv_start node MPTCPSHIM_PORTS="$P" MPTCPSHIM_CONNECT="$BM" -- node "$SRV_DIR/server.js"
+	srv_wait_listen "$P"
+	srv_wait_listen "$U"
+	for _ in $(seq 1 50); do [ "$(mptcp_listeners "$P")" -eq 2 ] && break; sleep 0.1; done
+
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	for addr in 127.0.0.1 ::1; do
+		run peer http "$addr" "$P"
+		[ "$status" -eq 0 ]
+		line_is 0 "mptcp=1"
+		line_is 2 "body=hello from node"
+	done
+	row mptcp "yes: HTTP GET, IPv4 and IPv6"
+	run peer --tcp http 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	line_is 2 "body=hello from node"
+	row tcp "yes: HTTP GET"
+
+	assert_tcp_only "$U"
+	run peer http 127.0.0.1 "$U"
+	[ "$status" -eq 0 ]
+	line_is 0 "mptcp=0"
+	row unlisted "stays TCP (an MPTCP client falls back and is served)"
+	row reload "none (Node.js has no reload)"
+
+	backend bt http "$BT"
+	backend bm http "$BM"
+	run peer http 127.0.0.1 "$P" /bt/
+	[ "$status" -eq 0 ]
+	line_is 2 "body=backend proto=6"
+	run peer http 127.0.0.1 "$P" /bm/
+	[ "$status" -eq 0 ]
+	line_is 2 "body=backend proto=262"
+	row outbound "http.get: TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+
+	no_fallback "$SRV_DIR/node.out"
+	row notes "-"
+}

@@ -43,6 +43,7 @@ got the answer the protocol expects, 1 otherwise (the reason on stderr).
 Options: --tcp (a plain TCP client), --timeout S (default 10).
 """
 import argparse
+import errno
 import http.client
 import imaplib
 import os
@@ -77,8 +78,12 @@ def mptcp_state(s):
     """The kernel's answer for socket s, as printed (see the top)."""
     try:
         info = s.getsockopt(SOL_MPTCP, MPTCP_INFO, 64)
-    except OSError:
-        return "mptcp=0"
+    except OSError as e:
+        # TCP, or MPTCP fallen back to TCP: the kernel's "not MPTCP"
+        # answers. Anything else (EBADF...) is no answer at all.
+        if e.errno in (errno.ENOPROTOOPT, errno.EOPNOTSUPP):
+            return "mptcp=0"
+        return "mptcp=error (%s)" % e
     # struct mptcp_info: six __u8 counters, then __u32 mptcpi_flags
     flags = struct.unpack_from("=I", info, 8)[0] if len(info) >= 12 else 0
     if flags & MPTCP_INFO_FLAG_FALLBACK:
@@ -101,16 +106,20 @@ def fail(msg):
 
 def cmd_http(a):
     s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    # http.client closes its socket object after a "Connection: close"
+    # response: ask the kernel through a second fd of the same socket.
+    probe = s.dup()
     conn = http.client.HTTPConnection(a.host or a.addr, int(a.port),
                                       timeout=a.timeout)
     conn.sock = s
     conn.request("GET", a.path)
     r = conn.getresponse()
     body = r.read().decode("utf-8", "replace")
-    print(mptcp_state(s), flush=True)
+    print(mptcp_state(probe), flush=True)
     say("status", r.status)
     say("body", body.splitlines()[0] if body else "")
     conn.close()
+    probe.close()
     if r.status != 200:
         fail("HTTP status %d" % r.status)
 
