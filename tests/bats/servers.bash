@@ -108,7 +108,9 @@ srv_row_write() {
 		if [ -z "$v" ]; then
 			if [ "$status" = FAIL ]; then v="not reached (test failed)"; else v="-"; fi
 		fi
-		line+="${v//$'\t'/ }"$'\t'
+		v=${v//$'\t'/ }
+		v=${v//$'\r'/}
+		line+="${v//$'\n'/ }"$'\t'
 	done
 	mkdir -p "$(dirname "$SRV_RESULTS")"
 	printf '%s\t%s%s\n' "${BATS_TEST_NUMBER:-0}" "$line" "$status" >>"$SRV_RESULTS"

@@ -26,8 +26,14 @@ load servers
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180}
 
 setup_file() {
-	# A fresh results file per run of the whole file.
-	[ -n "${SERVERS_KEEP_RESULTS:-}" ] || rm -f "$SRV_RESULTS"
+	# A fresh results file per run, with what the table says of the run.
+	mkdir -p "$(dirname "$SRV_RESULTS")"
+	{
+		printf '#meta\tdate\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+		printf '#meta\tkernel\t%s\n' "$(uname -r)"
+		printf '#meta\tdebian\t%s\n' "$(cat /etc/debian_version 2>/dev/null || echo '?')"
+		printf '#meta\tcommit\t%s\n' "$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
+	} >"$SRV_RESULTS"
 }
 
 setup() {
@@ -454,7 +460,7 @@ teardown() {
 	# What an IPv6 MPTCP client met on this kernel (6.18 refuses
 	# IPV6_TCLASS on MPTCP sockets): said as measured, not assumed.
 	if grep -q 'IPV6_TCLASS' "$SRV_DIR/sshd.log"; then
-		notes+=" IPv6 MPTCP clients: sshd logs \"$(grep -o 'setsockopt.*IPV6_TCLASS.*' "$SRV_DIR/sshd.log" | head -n 1 | sed 's/socket [0-9]* //')\" (MPTCP refuses IPV6_TCLASS) and serves them without the IPQoS class."
+		notes+=" IPv6 MPTCP clients: sshd logs \"$(grep -o 'setsockopt.*IPV6_TCLASS.*' "$SRV_DIR/sshd.log" | head -n 1 | tr -d '\r' | sed 's/socket [0-9]* //')\" (MPTCP refuses IPV6_TCLASS) and serves them without the IPQoS class."
 	fi
 	row notes "$notes"
 }

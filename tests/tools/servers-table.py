@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""servers-table: renders the server matrix (doc/servers.md) from the rows
+tests/bats/servers.bats wrote.
+
+  servers-table.py RESULTS.tsv > doc/servers.md
+
+Each row of RESULTS.tsv is one test: its number, then the columns of
+SRV_COLUMNS in tests/bats/servers.bash, then pass/FAIL; lines starting
+with "#meta" describe the run. The column "options MPTCP refuses, by
+kernel" is computed here from the socket options each test lists (read
+with strace) and the per-kernel table below.
+"""
+import sys
+
+COLUMNS = ["server", "version", "listener", "mptcp", "tcp", "unlisted",
+           "reload", "outbound", "prebind", "afterbind", "accepted",
+           "outopts", "notes"]
+
+KERNELS = ["6.1", "6.12", "6.18"]
+
+# Which options an MPTCP socket accepts, per kernel: Debian 12's 6.1.192,
+# Debian 13's 6.12.117 and the 6.18.44 of the development machines, as
+# measured by the kernels helper (set on a listener and on an accepted
+# socket; /work/shared/notes/mptcp-kernel.md, to be replaced by
+# doc/kernels.md). "since <= 5.13" and "5.17" are upstream history the
+# three kernels all include. IPV6_TCLASS: refused on 6.18 as measured by
+# servers.bats's author (listener, accepted and client sockets); support is
+# only ever added, so the older kernels refuse it too.
+OK_ALL = ("SO_REUSEADDR SO_REUSEPORT SO_BINDTODEVICE IPV6_V6ONLY SO_RCVBUF "
+          "SO_SNDBUF SO_LINGER SO_PRIORITY SO_MARK SO_KEEPALIVE TCP_NODELAY "
+          "TCP_CORK IP_TOS IP_TRANSPARENT IP_FREEBIND IPV6_TRANSPARENT "
+          "IPV6_FREEBIND TCP_DEFER_ACCEPT TCP_KEEPIDLE TCP_KEEPINTVL "
+          "TCP_KEEPCNT TCP_CONGESTION").split()
+KERNEL_TABLE = {name: {k: True for k in KERNELS} for name in OK_ALL}
+KERNEL_TABLE.update({
+    "TCP_FASTOPEN": {"6.1": False, "6.12": True, "6.18": True},
+    "TCP_MAXSEG": {"6.1": False, "6.12": False, "6.18": True},
+    "TCP_USER_TIMEOUT": {k: False for k in KERNELS},
+    "TCP_QUICKACK": {k: False for k in KERNELS},
+    "IPV6_TCLASS": {k: False for k in KERNELS},
+})
+
+# The library's default `tolerate` list (README, MPTCPSHIM_TOLERATE).
+TOLERATE = set("TCP_NODELAY TCP_CORK TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT "
+               "TCP_DEFER_ACCEPT TCP_FASTOPEN".split())
+
+ROLES = [("prebind", "before bind()"), ("afterbind", "on the listener"),
+         ("accepted", "on accepted sockets"), ("outopts", "on outbound sockets")]
+
+
+def effect(role, opt):
+    """What the library does when the kernel refuses opt in this role."""
+    if role == "prebind":
+        return ("converted without it (tolerate)" if opt in TOLERATE
+                else "the listener stays TCP, one warning")
+    return ("reported as set (tolerate)" if opt in TOLERATE
+            else "the server gets the error")
+
+
+def refused_column(row):
+    unknown = set()
+    per_kernel = {}
+    for k in KERNELS:
+        items = []
+        for role, where in ROLES:
+            for opt in row[role].split():
+                if opt == "-":
+                    continue
+                if opt not in KERNEL_TABLE:
+                    unknown.add(opt)
+                    continue
+                if not KERNEL_TABLE[opt][k]:
+                    items.append("%s %s: %s" % (opt, where, effect(role, opt)))
+        per_kernel[k] = "; ".join(items)
+    # Group the kernels that give the same answer, in order.
+    groups = []
+    for k in KERNELS:
+        if groups and groups[-1][1] == per_kernel[k]:
+            groups[-1][0].append(k)
+        else:
+            groups.append(([k], per_kernel[k]))
+    text = "<br>".join("%s: %s" % (", ".join(ks), v or "none")
+                       for ks, v in groups)
+    if unknown:
+        text += "<br>not measured: " + ", ".join(sorted(unknown))
+    return text
+
+
+def cell(text):
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    meta, rows = {}, []
+    for line in open(sys.argv[1], encoding="utf-8"):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        f = line.split("\t")
+        if f[0] == "#meta":
+            meta[f[1]] = f[2] if len(f) > 2 else ""
+            continue
+        if len(f) != len(COLUMNS) + 2:
+            sys.exit("servers-table: bad row (%d fields): %s" % (len(f), line))
+        row = dict(zip(COLUMNS, f[1:-1]))
+        row["number"], row["status"] = int(f[0]), f[-1]
+        rows.append(row)
+    rows.sort(key=lambda r: r["number"])
+    failed = [r["server"] for r in rows if r["status"] != "pass"]
+
+    out = []
+    out.append("# Servers under libmptcpshim: the tested matrix\n")
+    out.append("Generated from a run of `tests/bats/servers.bats` by "
+               "`scripts/servers-matrix.sh`; do not edit by hand.\n")
+    out.append("Run: %s, kernel %s, Debian %s, library at %s; %d servers, "
+               "%s.\n" % (meta.get("date", "?"), meta.get("kernel", "?"),
+                          meta.get("debian", "?"), meta.get("commit", "?"),
+                          len(rows),
+                          "all passed" if not failed
+                          else "FAILED: " + ", ".join(failed)))
+    out.append("""Each row is one test. The server runs under the library
+(`LD_PRELOAD`, `MPTCPSHIM_PORTS` naming its port, no configuration file) in
+a network namespace of the test's own, from a configuration the test
+writes. *Listener*: `ss -Ml` in that namespace lists it as MPTCP. *MPTCP
+client*: a client with its own `IPPROTO_MPTCP` socket does the exchange
+named and reads `MPTCP_INFO` on that socket while it is open (the kernel
+answers only while MPTCP is in use). *TCP client*: the same exchange over
+plain TCP, served, `MPTCP_INFO` refused. *Unlisted port*: a port not in
+`MPTCPSHIM_PORTS`. *Outbound*: connections the server makes itself reach a
+backend that reads `SO_PROTOCOL` of the socket it accepted; they are TCP
+unless `MPTCPSHIM_CONNECT` names the port. *Options MPTCP refuses*: the
+socket options the server sets (read with strace, listed in the test)
+that an MPTCP socket refuses on Debian 12's kernel (6.1), Debian 13's
+(6.12) and 6.18, and what the library then does.
+""")
+    head = ["Server", "Version", "Listener MPTCP", "MPTCP client",
+            "TCP client", "Unlisted port", "Reload", "Outbound",
+            "Options MPTCP refuses, by kernel", "Notes"]
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + " --- |" * len(head))
+    for r in rows:
+        name = r["server"] + ("" if r["status"] == "pass" else " **(test FAILED)**")
+        cells = [name, r["version"], r["listener"], r["mptcp"], r["tcp"],
+                 r["unlisted"], r["reload"], r["outbound"], refused_column(r),
+                 r["notes"]]
+        out.append("| " + " | ".join(cell(c) for c in cells) + " |")
+    out.append("")
+    out.append("Socket options each server sets, as the tests list them "
+               "(before `bind()` / on the listener after it / on accepted "
+               "sockets / on its outbound sockets):\n")
+    for r in rows:
+        out.append("- %s: %s" % (r["server"], " / ".join(
+            r[role] for role, _ in ROLES)))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
