@@ -16,8 +16,9 @@ packages=(
 	clang libclang-rt-14-dev libtsan2
 	mmdebstrap systemd-container zstd
 	libpcre2-dev libssl-dev zlib1g-dev
-	apache2 dovecot-imapd haproxy lighttpd memcached nodejs openssh-client
-	openssh-server postfix postgresql postgresql-client redis-server redis-tools
+	apache2 bind9 dovecot-imapd haproxy lighttpd mariadb-server memcached nodejs
+	openssh-client openssh-server postfix postgresql postgresql-client redis-server
+	redis-tools
 )
 # The demo: build the library and the command, run Debian's nginx, an
 # MPTCP client in Python, ss.

@@ -24,9 +24,10 @@ KERNELS = ["6.1", "6.12", "6.18"]
 # measured by the kernels helper (set on a listener and on an accepted
 # socket; /work/shared/notes/mptcp-kernel.md, to be replaced by
 # doc/kernels.md). "since <= 5.13" and "5.17" are upstream history the
-# three kernels all include. IPV6_TCLASS: refused on 6.18 as measured by
-# servers.bats's author (listener, accepted and client sockets); support is
-# only ever added, so the older kernels refuse it too.
+# three kernels all include. IPV6_TCLASS and IPV6_MTU: refused on 6.18
+# (EOPNOTSUPP) as measured by servers.bats's author on listener, accepted
+# and client sockets; support is only ever added, so the older kernels
+# refuse them too.
 OK_ALL = ("SO_REUSEADDR SO_REUSEPORT SO_BINDTODEVICE IPV6_V6ONLY SO_RCVBUF "
           "SO_SNDBUF SO_LINGER SO_PRIORITY SO_MARK SO_KEEPALIVE TCP_NODELAY "
           "TCP_CORK IP_TOS IP_TRANSPARENT IP_FREEBIND IPV6_TRANSPARENT "
@@ -39,6 +40,7 @@ KERNEL_TABLE.update({
     "TCP_USER_TIMEOUT": {k: False for k in KERNELS},
     "TCP_QUICKACK": {k: False for k in KERNELS},
     "IPV6_TCLASS": {k: False for k in KERNELS},
+    "IPV6_MTU": {k: False for k in KERNELS},
 })
 
 # The library's default `tolerate` list (README, MPTCPSHIM_TOLERATE).

@@ -21,6 +21,8 @@ got the answer the protocol expects, 1 otherwise (the reason on stderr).
   smtp ADDR PORT [--mail FROM TO]      greeting=, ehlo=, [mail=], quit=
   redis ADDR PORT                      ping=, set=, get=
   memcached ADDR PORT                  set=, get=
+  dns ADDR PORT NAME                   one query for NAME's A record over
+                                       TCP (RFC 7766); rcode=, answer=
   pg ADDR PORT USER DB SQL             protocol 3 startup (trust), one
                                        simple query; auth=, row=, done=
   ssh-proxy ADDR PORT REPORT           an ssh ProxyCommand: relays stdin
@@ -242,6 +244,47 @@ def cmd_memcached(a):
         fail("get answered %r %r" % (head, end))
 
 
+def cmd_dns(a):
+    s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    qname = b"".join(bytes([len(label)]) + label.encode()
+                     for label in a.name.rstrip(".").split(".")) + b"\0"
+    # id 0x4d53, RD; one question: A, IN
+    msg = struct.pack("!HHHHHH", 0x4D53, 0x0100, 1, 0, 0, 0) + qname + \
+        struct.pack("!HH", 1, 1)
+    s.sendall(struct.pack("!H", len(msg)) + msg)
+    r = Lines(s)
+    (n,) = struct.unpack("!H", r.exact(2))
+    resp = r.exact(n)
+    ident, flags, qd, an = struct.unpack("!HHHH", resp[:8])
+    rcode = flags & 0xF
+    off = 12
+    for _ in range(qd):  # skip the question
+        while resp[off]:
+            off += 1 + resp[off]
+        off += 5
+    answer = "-"
+    for _ in range(an):
+        if resp[off] & 0xC0 == 0xC0:  # compressed name
+            off += 2
+        else:
+            while resp[off]:
+                off += 1 + resp[off]
+            off += 1
+        rtype, _, _, rdlen = struct.unpack("!HHIH", resp[off:off + 10])
+        off += 10
+        if rtype == 1 and rdlen == 4:
+            answer = socket.inet_ntoa(resp[off:off + 4])
+            break
+        off += rdlen
+    say("rcode", {0: "NOERROR", 2: "SERVFAIL", 3: "NXDOMAIN", 5: "REFUSED"}
+        .get(rcode, str(rcode)))
+    say("answer", answer)
+    print(mptcp_state(s), flush=True)
+    s.close()
+    if ident != 0x4D53:
+        fail("answer id %#x" % ident)
+
+
 def cmd_pg(a):
     s = open_socket(a.addr, a.port, a.tcp, a.timeout)
     params = b"user\0%s\0database\0%s\0\0" % (a.user.encode(), a.db.encode())
@@ -429,6 +472,8 @@ def main():
     c.add_argument("--mail", nargs=2, metavar=("FROM", "TO"))
     client("redis", cmd_redis)
     client("memcached", cmd_memcached)
+    c = client("dns", cmd_dns)
+    c.add_argument("name")
     c = client("pg", cmd_pg)
     c.add_argument("user")
     c.add_argument("db")
