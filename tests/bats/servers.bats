@@ -1236,3 +1236,92 @@ RNDC_SECRET=c2VydmVycy5iYXRzIHRlc3Qga2V5LCBub3QgYSBzZWNyZXQ=
 	absent 'staying TCP\|error' "$SRV_DIR/named.out"
 	row notes "The options named asks for are then not in force on its MPTCP listeners (IPV6_MTU on every kernel, TCP_MAXSEG on 6.1 and 6.12), and the library says so once each."
 }
+
+# ---- mariadb-server ----
+# strace, MariaDB 10.11 (Debian 12), bind-address 127.0.0.1,::1:
+#   socket(AF_INET, SOCK_STREAM, IPPROTO_IP); setsockopt(SO_REUSEADDR, [1])
+#   setsockopt(SOL_IP, IP_FREEBIND, [1]); [AF_INET6: setsockopt(IPV6_V6ONLY, [1])]
+#   bind(); listen(80)
+# Accepted: setsockopt(SOL_IP, IP_TOS, [8]); setsockopt(TCP_NODELAY, [1]);
+#   setsockopt(SO_KEEPALIVE, [1]). Replication (the IO thread): socket();
+#   connect(); then the same three options.
+# SIGHUP: flushes logs and tables, reloads the grant tables; the sockets stay.
+@test "mariadb-server: listeners, login and a query, SIGHUP, replication outbound" {
+	row server "mariadb-server"
+	row version "$(pkg_version mariadb-server)"
+	row prebind "SO_REUSEADDR IP_FREEBIND IPV6_V6ONLY"
+	row afterbind "-"
+	row accepted "IP_TOS TCP_NODELAY SO_KEEPALIVE"
+	row outopts "IP_TOS TCP_NODELAY SO_KEEPALIVE"
+	mkdir "$SRV_DIR/db"
+	chown mysql "$SRV_DIR/db"
+	timeout 60 mariadb-install-db --no-defaults --user=mysql --datadir="$SRV_DIR/db/data" \
+		--skip-test-db --auth-root-authentication-method=normal >"$SRV_DIR/install.out" 2>&1
+	printf "%s\n" "CREATE USER 'app'@'%' IDENTIFIED BY 'secret';" \
+		"GRANT ALL ON *.* TO 'app'@'%';" >"$SRV_DIR/init.sql"
+	# as root, switching to user mysql itself (--user), like Debian's unit
+	srv_start mariadb MPTCPSHIM_PORTS="$P" MPTCPSHIM_CONNECT="$BM" -- \
+		mariadbd --no-defaults --user=mysql --datadir="$SRV_DIR/db/data" \
+		--socket="$SRV_DIR/db/sock" --pid-file="$SRV_DIR/db/pid" \
+		--port="$P" --extra-port="$U" --bind-address=127.0.0.1,::1 \
+		--init-file="$SRV_DIR/init.sql" --innodb-buffer-pool-size=16M --skip-log-bin
+	srv_wait_listen "$P" 30
+	wait_line "$SRV_DIR/mariadb.out" "ready for connections"
+
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	for addr in 127.0.0.1 ::1; do
+		run peer mysql "$addr" "$P" app secret "SELECT 42"
+		[ "$status" -eq 0 ]
+		line_is 1 "auth=ok"
+		line_is 2 "row=42"
+		line_is 3 "mptcp=1"
+	done
+	run peer mysql 127.0.0.1 "$P" app wrong "SELECT 42"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Access denied"* ]]
+	row mptcp "yes: login (mysql_native_password) and SELECT 42, IPv4 and IPv6"
+	run peer --tcp mysql 127.0.0.1 "$P" app secret "SELECT 42"
+	[ "$status" -eq 0 ]
+	line_is 2 "row=42"
+	line_is 3 "mptcp=0"
+	row tcp "yes: the same session"
+
+	assert_tcp_only "$U"
+	run peer mysql 127.0.0.1 "$U" app secret "SELECT 42"
+	[ "$status" -eq 0 ]
+	line_is 3 "mptcp=0"
+	row unlisted "stays TCP (extra_port; an MPTCP client falls back and is served)"
+
+	local before
+	before=$(mptcp_listener_inodes "$P")
+	kill -HUP "$(cat "$SRV_DIR/db/pid")"
+	sleep 0.5 # SIGHUP is handled by a signal thread; it logs nothing
+	[ "$(mptcp_listener_inodes "$P")" = "$before" ]
+	run peer mysql 127.0.0.1 "$P" app secret "SELECT 43"
+	[ "$status" -eq 0 ]
+	line_is 3 "mptcp=1"
+	row reload "SIGHUP (flush and reload grants): same MPTCP listeners, served over MPTCP"
+
+	# Replication: the IO thread connects to the master (the backends
+	# hang up; the thread retries every second).
+	backend bt close "$BT"
+	backend bm close "$BM"
+	local port
+	for port in "$BT" "$BM"; do
+		run peer mysql 127.0.0.1 "$P" app secret \
+			"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$port, MASTER_USER='r', MASTER_CONNECT_RETRY=1"
+		[ "$status" -eq 0 ]
+		run peer mysql 127.0.0.1 "$P" app secret "START SLAVE"
+		[ "$status" -eq 0 ]
+		wait_line "$SRV_DIR/$([ "$port" = "$BT" ] && echo bt || echo bm).out" "^accepted"
+		run peer mysql 127.0.0.1 "$P" app secret "STOP SLAVE"
+		[ "$status" -eq 0 ]
+	done
+	[ "$(grep '^accepted' "$SRV_DIR/bt.out" | sort -u)" = "accepted proto=6" ]
+	[ "$(grep '^accepted' "$SRV_DIR/bm.out" | sort -u)" = "accepted proto=262" ]
+	row outbound "replication (the IO thread): TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+
+	no_fallback "$SRV_DIR/mariadb.out"
+	row notes "mariadbd started as root switches to user mysql itself. It sets IP_TOS (level SOL_IP) on IPv6 connections too: an IPv6 MPTCP socket accepts it (measured on 6.18)."
+}

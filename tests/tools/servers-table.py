@@ -150,6 +150,10 @@ that an MPTCP socket refuses on Debian 12's kernel (6.1), Debian 13's
                  r["notes"]]
         out.append("| " + " | ".join(cell(c) for c in cells) + " |")
     out.append("")
+    out.append("Not in this table: nginx, the library's first target, which "
+               "`tests/bats/nginx.bats` covers in depth; exim4, Debian's "
+               "default MTA, because Debian installs one MTA at a time and "
+               "postfix stands for them here.\n")
     out.append("Socket options each server sets, as the tests list them "
                "(before `bind()` / on the listener after it / on accepted "
                "sockets / on its outbound sockets):\n")

@@ -23,6 +23,9 @@ got the answer the protocol expects, 1 otherwise (the reason on stderr).
   memcached ADDR PORT                  set=, get=
   dns ADDR PORT NAME                   one query for NAME's A record over
                                        TCP (RFC 7766); rcode=, answer=
+  mysql ADDR PORT USER PASSWORD SQL     MySQL/MariaDB protocol 4.1 handshake,
+                                       mysql_native_password, one query;
+                                       server=, auth=, row=
   pg ADDR PORT USER DB SQL             protocol 3 startup (trust), one
                                        simple query; auth=, row=, done=
   ssh-proxy ADDR PORT REPORT           an ssh ProxyCommand: relays stdin
@@ -46,6 +49,7 @@ Options: --tcp (a plain TCP client), --timeout S (default 10).
 """
 import argparse
 import errno
+import hashlib
 import http.client
 import imaplib
 import os
@@ -285,6 +289,88 @@ def cmd_dns(a):
         fail("answer id %#x" % ident)
 
 
+def cmd_mysql(a):
+    s = open_socket(a.addr, a.port, a.tcp, a.timeout)
+    r = Lines(s)
+
+    def packet():
+        head = r.exact(4)
+        return head[3], r.exact(int.from_bytes(head[:3], "little"))
+
+    def send(seq, payload):
+        s.sendall(len(payload).to_bytes(3, "little") + bytes([seq & 0xFF]) + payload)
+
+    def error_text(p):
+        return "%d %s" % (struct.unpack("<H", p[1:3])[0], p[9:].decode("utf-8", "replace"))
+
+    def lenenc(p, off):
+        b = p[off]
+        if b < 0xFB:
+            return b, off + 1
+        n = {0xFC: 2, 0xFD: 3, 0xFE: 8}[b]
+        return int.from_bytes(p[off + 1:off + 1 + n], "little"), off + 1 + n
+
+    def native(password, salt):
+        h1 = hashlib.sha1(password.encode()).digest()
+        h2 = hashlib.sha1(salt + hashlib.sha1(h1).digest()).digest()
+        return bytes(x ^ y for x, y in zip(h1, h2)) if password else b""
+
+    seq, hs = packet()
+    if hs[0] == 0xFF:
+        fail("refused: " + error_text(hs))
+    end = hs.index(b"\0", 1)
+    say("server", hs[1:end].decode())
+    off = end + 1 + 4
+    salt = hs[off:off + 8]
+    off += 8 + 1 + 2 + 1 + 2 + 2
+    salt_len = hs[off]
+    off += 1 + 10
+    salt += hs[off:off + max(13, salt_len - 8)].rstrip(b"\0")
+    # PROTOCOL_41, SECURE_CONNECTION, PLUGIN_AUTH, LONG_PASSWORD, TRANSACTIONS
+    caps = 0x200 | 0x8000 | 0x80000 | 0x1 | 0x2000
+    auth = native(a.password, salt)
+    send(seq + 1, struct.pack("<IIB23x", caps, 1 << 24, 33) + a.user.encode() +
+         b"\0" + bytes([len(auth)]) + auth + b"mysql_native_password\0")
+    seq, p = packet()
+    if p[0] == 0xFE:  # auth switch: the plugin it names, with a new salt
+        plugin, _, salt = p[1:].partition(b"\0")
+        if plugin != b"mysql_native_password":
+            fail("the server wants %s" % plugin.decode())
+        send(seq + 1, native(a.password, salt.rstrip(b"\0")))
+        seq, p = packet()
+    if p[0] != 0x00:
+        fail("login failed: " + (error_text(p) if p[0] == 0xFF else repr(p[:20])))
+    say("auth", "ok")
+    send(0, b"\x03" + a.sql.encode())
+    _, p = packet()
+    if p[0] == 0xFF:
+        fail("query failed: " + error_text(p))
+    ncols, _ = lenenc(p, 0)
+    for _ in range(ncols):
+        packet()  # column definitions
+    if ncols:
+        packet()  # EOF
+    row = None if ncols else "OK"  # a statement without a result set
+    while ncols:
+        _, p = packet()
+        if p[0] == 0xFE and len(p) < 9:
+            break
+        cols, off = [], 0
+        for _ in range(ncols):
+            if p[off] == 0xFB:
+                cols.append("NULL")
+                off += 1
+                continue
+            n, off = lenenc(p, off)
+            cols.append(p[off:off + n].decode("utf-8", "replace"))
+            off += n
+        row = row or "|".join(cols)
+    say("row", row)
+    print(mptcp_state(s), flush=True)
+    send(0, b"\x01")  # COM_QUIT
+    s.close()
+
+
 def cmd_pg(a):
     s = open_socket(a.addr, a.port, a.tcp, a.timeout)
     params = b"user\0%s\0database\0%s\0\0" % (a.user.encode(), a.db.encode())
@@ -474,6 +560,10 @@ def main():
     client("memcached", cmd_memcached)
     c = client("dns", cmd_dns)
     c.add_argument("name")
+    c = client("mysql", cmd_mysql)
+    c.add_argument("user")
+    c.add_argument("password")
+    c.add_argument("sql")
     c = client("pg", cmd_pg)
     c.add_argument("user")
     c.add_argument("db")
