@@ -16,9 +16,10 @@
 #
 # The socket options each server sets were read once with
 #   strace -f -e trace=%network,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,close,execve
-# (without the library) and are kept in a comment above its test; the
-# same lists go into the row, and the table says on which kernels MPTCP
-# refuses them (tests/tools/servers-table.py, after doc/kernels.md).
+# (without the library; tests/tools/srvtrace.py sorts such a log by
+# socket role) and are kept in a comment above its test; the same lists
+# go into the row, and the table says on which kernels MPTCP refuses them
+# (tests/tools/servers-table.py, after doc/kernels.md).
 
 load common
 load servers
@@ -1100,8 +1101,9 @@ teardown() {
 #   setsockopt(TCP_MAXSEG, [1220]) [AF_INET6: setsockopt(IPV6_MTU, [1280])]
 #   setsockopt(SO_REUSEADDR, [1]); [setsockopt(IPV6_V6ONLY, [1])]; bind(); listen(10)
 # Accepted: no option. Outbound TCP (forwarders with tcp-only, zone
-# transfers): socket(); setsockopt(TCP_USER_TIMEOUT, [120000]);
-#   setsockopt(SO_REUSEADDR, [1]); bind(0.0.0.0:0); connect().
+# transfers): socket(); setsockopt(TCP_MAXSEG, [1220]);
+#   setsockopt(TCP_USER_TIMEOUT, [120000]); setsockopt(SO_REUSEADDR, [1]);
+#   bind(0.0.0.0:0); connect().
 # rndc reload (Debian's ExecReload): named reads its configuration again
 # and keeps the listeners of unchanged addresses.
 named_conf() {
@@ -1145,7 +1147,7 @@ RNDC_SECRET=c2VydmVycy5iYXRzIHRlc3Qga2V5LCBub3QgYSBzZWNyZXQ=
 	row prebind "SO_REUSEADDR SO_REUSEPORT TCP_MAXSEG IPV6_V6ONLY IPV6_MTU"
 	row afterbind "-"
 	row accepted "-"
-	row outopts "TCP_USER_TIMEOUT SO_REUSEADDR"
+	row outopts "TCP_MAXSEG TCP_USER_TIMEOUT SO_REUSEADDR"
 	named_conf
 	srv_start named MPTCPSHIM_PORTS="$P" MPTCPSHIM_CONNECT="$BM" -- \
 		named -g -n 2 -u bind -c "$SRV_DIR/named.conf"
@@ -1210,7 +1212,7 @@ RNDC_SECRET=c2VydmVycy5iYXRzIHRlc3Qga2V5LCBub3QgYSBzZWNyZXQ=
 	row prebind "SO_REUSEADDR SO_REUSEPORT TCP_MAXSEG IPV6_V6ONLY IPV6_MTU"
 	row afterbind "-"
 	row accepted "-"
-	row outopts "TCP_USER_TIMEOUT SO_REUSEADDR"
+	row outopts "TCP_MAXSEG TCP_USER_TIMEOUT SO_REUSEADDR"
 	row unlisted "as with the default settings"
 	row reload "as with the default settings"
 	row outbound "as with the default settings"

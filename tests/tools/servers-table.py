@@ -117,12 +117,13 @@ def main():
     out.append("# Servers under libmptcpshim: the tested matrix\n")
     out.append("Generated from a run of `tests/bats/servers.bats` by "
                "`scripts/servers-matrix.sh`; do not edit by hand.\n")
-    out.append("Run: %s, kernel %s, Debian %s, library at %s; %d servers, "
+    out.append("Run: %s, kernel %s, Debian %s, library at %s; %d tests, "
                "%s.\n" % (meta.get("date", "?"), meta.get("kernel", "?"),
                           meta.get("debian", "?"), meta.get("commit", "?"),
                           len(rows),
                           "all passed" if not failed
-                          else "FAILED: " + ", ".join(failed)))
+                          else "%d FAILED (the notes say why): %s"
+                          % (len(failed), "; ".join(failed))))
     out.append("""Each row is one test. The server runs under the library
 (`LD_PRELOAD`, `MPTCPSHIM_PORTS` naming its port, no configuration file) in
 a network namespace of the test's own, from a configuration the test
