@@ -121,6 +121,91 @@ pkg_version() {
 	dpkg-query -W -f='${Version}' "$1"
 }
 
+# The cells every test fills first: server, version, and the socket
+# options it sets (read with strace): before bind(), on the listener
+# after bind(), on accepted sockets, on its outbound sockets ("-": none).
+row_start() { # SERVER VERSION PREBIND AFTERBIND ACCEPTED OUTOPTS
+	row server "$1"
+	row version "$2"
+	row prebind "$3"
+	row afterbind "$4"
+	row accepted "$5"
+	row outopts "$6"
+}
+
+# ---- the exchanges ----
+# Each test defines talk ADDR PORT [--tcp]: one protocol exchange through
+# srvpeer (or a real client) that prints a "mptcp=..." line and what the
+# server answered, and sets EXPECT to the lines a right answer contains.
+
+# shellcheck disable=SC2154 # output, status: set by bats' run
+# exchange ADDR PORT MPTCP: talk must succeed, report mptcp=MPTCP (1 or
+# 0) and print every line of EXPECT; MPTCP 0 asks for a plain TCP client
+# unless the port is an unlisted one (then an MPTCP client falls back).
+exchange() {
+	local tcp=() l
+	[ "$3" = 0 ] && [ "$2" = "$P" ] && tcp=(--tcp)
+	run talk "$1" "$2" "${tcp[@]}"
+	if [ "$status" -ne 0 ]; then
+		echo "talk $1 $2 ${tcp[*]} failed ($status):"
+		echo "$output"
+		return 1
+	fi
+	for l in "mptcp=$3" "${EXPECT[@]}"; do
+		has_line "$l"
+	done
+}
+
+# The checks every row starts with: the listener on P is MPTCP on
+# 127.0.0.1 and ::1 (`ss -Ml`), an MPTCP client is served over MPTCP on
+# both, a TCP client is served over TCP. $1 names the exchange.
+check_listener_and_clients() {
+	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P [::1]:$P" ]
+	row listener "yes: 127.0.0.1:$P, [::1]:$P"
+	exchange 127.0.0.1 "$P" 1
+	exchange ::1 "$P" 1
+	row mptcp "yes: $1, IPv4 and IPv6"
+	exchange 127.0.0.1 "$P" 0
+	row tcp "yes: the same exchange"
+}
+
+# The listener on the unlisted port U is TCP only, and an MPTCP client
+# that comes there falls back to TCP and is served.
+check_unlisted() { # [WHAT]
+	assert_tcp_only "$U"
+	exchange 127.0.0.1 "$U" 0
+	row unlisted "stays TCP${1:+ ($1)} (an MPTCP client falls back and is served)"
+}
+
+# After a reload: the very MPTCP listeners that were there before (their
+# inodes, $1), still serving MPTCP.
+check_kept() { # INODES
+	[ "$(mptcp_listener_inodes "$P")" = "$1" ]
+	exchange 127.0.0.1 "$P" 1
+}
+
+# An HTTP server whose /bt/ and /bm/ lead to the backends BT and BM:
+# the first is reached over TCP, the second (named in MPTCPSHIM_CONNECT)
+# over MPTCP.
+check_http_outbound() { # WHAT
+	backend bt http "$BT"
+	backend bm http "$BM"
+	run peer http 127.0.0.1 "$P" /bt/
+	[ "$status" -eq 0 ]
+	has_line "body=backend proto=6"
+	run peer http 127.0.0.1 "$P" /bm/
+	[ "$status" -eq 0 ]
+	has_line "body=backend proto=262"
+	row outbound "$1: TCP; MPTCP to the port named in MPTCPSHIM_CONNECT"
+}
+
+# Waits until backend NAME recorded a connection, then checks that every
+# connection it recorded came with protocol PROTO.
+backend_saw() { # NAME PROTO
+	wait_line "$SRV_DIR/$1.out" "^accepted"
+	[ "$(grep '^accepted' "$SRV_DIR/$1.out" | sort -u)" = "accepted proto=$2" ]
+}
+
 # ---- running things in the namespace ----
 
 # ip netns exec, without a line iproute2 sometimes prints on hosts with
@@ -172,12 +257,12 @@ backend() { # NAME KIND PORT
 	srv_wait_listen "$3"
 }
 
-# After `run peer ...`: line $1 of the output must be $2; shows the whole
-# output otherwise.
-# shellcheck disable=SC2154 # lines, output: set by bats' run
-line_is() {
-	[ "${lines[$1]:-}" = "$2" ] && return 0
-	echo "line $1 should be '$2' in:"
+# After `run ...`: the output has the line $1 (exactly, a CR at its end
+# aside); shows the whole output otherwise.
+# shellcheck disable=SC2154 # output: set by bats' run
+has_line() {
+	grep -qxF -- "$1" <<<"${output//$'\r'/}" && return 0
+	echo "no line '$1' in:"
 	echo "$output"
 	return 1
 }
