@@ -294,17 +294,6 @@ srv_wait_listen() {
 	return 1
 }
 
-# Waits (at most 15 s) until file $1 contains a line matching $2.
-wait_line() {
-	local _
-	for _ in $(seq 1 150); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "no line matching '$2' in $1 after 15 s" >&2
-	return 1
-}
-
 # Waits (at most 15 s) until file $1 has at least $3 lines matching $2.
 wait_count() {
 	local _
@@ -314,6 +303,11 @@ wait_count() {
 	done
 	echo "fewer than $3 lines matching '$2' in $1 after 15 s" >&2
 	return 1
+}
+
+# Waits (at most 15 s) until file $1 contains a line matching $2.
+wait_line() {
+	wait_count "$1" "$2" 1
 }
 
 # Number of MPTCP listeners on port $1 (`ss -M` lists only those).
