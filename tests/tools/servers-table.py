@@ -3,13 +3,14 @@
 """servers-table: renders the server matrix (doc/servers.md) from the rows
 tests/bats/servers.bats wrote.
 
-  servers-table.py RESULTS.tsv > doc/servers.md
+  servers-table.py [--kernels doc/kernels.md] RESULTS.tsv > doc/servers.md
 
 Each row of RESULTS.tsv is one test: its number, then the columns of
 SRV_COLUMNS in tests/bats/servers.bash, then pass/FAIL; lines starting
 with "#meta" describe the run. The column "options MPTCP refuses, by
 kernel" is computed here from the socket options each test lists (read
-with strace) and the per-kernel table below.
+with strace) and the kernels' measured table, doc/kernels.md (run from
+the top of the tree; a table here stands in for what it lacks).
 """
 import sys
 
@@ -19,22 +20,21 @@ COLUMNS = ["server", "version", "listener", "mptcp", "tcp", "unlisted",
 
 KERNELS = ["6.1", "6.12", "6.18"]
 
-# Which options an MPTCP socket accepts, per kernel: Debian 12's 6.1.192,
-# Debian 13's 6.12.117 and the 6.18.44 of the development machines, as
-# measured by the kernels helper (set on a listener and on an accepted
-# socket; /work/shared/notes/mptcp-kernel.md, to be replaced by
-# doc/kernels.md). "since <= 5.13" and "5.17" are upstream history the
-# three kernels all include. IPV6_TCLASS and IPV6_MTU: refused on 6.18
-# (EOPNOTSUPP) as measured by servers.bats's author on listener, accepted
-# and client sockets; support is only ever added, so the older kernels
-# refuse them too.
+# Which options an MPTCP socket accepts, per kernel, when doc/kernels.md
+# (the kernels' measured table) is not there or does not list an option:
+# Debian 12's 6.1.192, Debian 13's 6.12 and 6.18.44 as measured by the
+# kernels helper (/work/shared/notes/mptcp-kernel.md); "since <= 5.13" and
+# "5.17" in upstream history are in all three. IPV6_TCLASS and IPV6_MTU:
+# refused (EOPNOTSUPP) on 6.18 on new, listening and accepted sockets, as
+# measured by servers.bats's author; support is only ever added, so the
+# older kernels refuse them too.
 OK_ALL = ("SO_REUSEADDR SO_REUSEPORT SO_BINDTODEVICE IPV6_V6ONLY SO_RCVBUF "
           "SO_SNDBUF SO_LINGER SO_PRIORITY SO_MARK SO_KEEPALIVE TCP_NODELAY "
           "TCP_CORK IP_TOS IP_TRANSPARENT IP_FREEBIND IPV6_TRANSPARENT "
           "IPV6_FREEBIND TCP_DEFER_ACCEPT TCP_KEEPIDLE TCP_KEEPINTVL "
           "TCP_KEEPCNT TCP_CONGESTION").split()
-KERNEL_TABLE = {name: {k: True for k in KERNELS} for name in OK_ALL}
-KERNEL_TABLE.update({
+BUILTIN = {name: {k: True for k in KERNELS} for name in OK_ALL}
+BUILTIN.update({
     "TCP_FASTOPEN": {"6.1": False, "6.12": True, "6.18": True},
     "TCP_MAXSEG": {"6.1": False, "6.12": False, "6.18": True},
     "TCP_USER_TIMEOUT": {k: False for k in KERNELS},
@@ -42,6 +42,43 @@ KERNEL_TABLE.update({
     "IPV6_TCLASS": {k: False for k in KERNELS},
     "IPV6_MTU": {k: False for k in KERNELS},
 })
+
+# doc/kernels.md's sections, and which one answers for each role here.
+SECTIONS = {"new": "## A new MPTCP socket", "listening": "## A listening MPTCP socket",
+            "accepted": "## An accepted MPTCP socket"}
+CONTEXTS = {"prebind": ["new"], "afterbind": ["listening"],
+            "accepted": ["accepted"], "outopts": ["new", "accepted"]}
+
+
+def read_kernels_md(path):
+    """{context: {option: {kernel: accepted?}}} and the kernels, from the
+    tables of doc/kernels.md; None if the file is not there."""
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError:
+        return None, None
+    table, kernels = {}, None
+    for ctx, title in SECTIONS.items():
+        start = text.find(title)
+        if start < 0:
+            return None, None
+        table[ctx] = {}
+        for line in text[start:].splitlines()[1:]:
+            if line.startswith("## "):
+                break
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) < 3 or not line.startswith("|") or cells[0].startswith("---"):
+                continue
+            if cells[0] == "option":  # the header names the kernels
+                kernels = [".".join(c.split(".")[:2]) for c in cells[2:]]
+                continue
+            opt = cells[0].strip("`")
+            # refused: bold (MPTCP refuses what TCP accepts); "(TCP too)"
+            # is no MPTCP matter
+            table[ctx][opt] = {k: not c.startswith("**")
+                               for k, c in zip(kernels, cells[2:])}
+    return table, kernels
+
 
 # The library's default `tolerate` list (README, MPTCPSHIM_TOLERATE).
 TOLERATE = set("TCP_NODELAY TCP_CORK TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT "
@@ -60,24 +97,39 @@ def effect(role, opt):
             else "the server gets the error")
 
 
-def refused_column(row):
+def accepted_by(kmd, role, opt, k):
+    """True/False: does an MPTCP socket of kernel k accept opt in this
+    role; None: not measured. Also says where the answer came from."""
+    if kmd:
+        answers = [kmd[ctx][opt].get(k) for ctx in CONTEXTS[role]
+                   if opt in kmd[ctx]]
+        if answers and None not in answers:
+            return all(answers), "doc"
+    if opt in BUILTIN:
+        return BUILTIN[opt].get(k), "builtin"
+    return None, None
+
+
+def refused_column(row, kmd, kernels, sources):
     unknown = set()
     per_kernel = {}
-    for k in KERNELS:
+    for k in kernels:
         items = []
         for role, where in ROLES:
             for opt in row[role].split():
                 if opt == "-":
                     continue
-                if opt not in KERNEL_TABLE:
+                ok, src = accepted_by(kmd, role, opt, k)
+                if ok is None:
                     unknown.add(opt)
                     continue
-                if not KERNEL_TABLE[opt][k]:
+                sources.add(src)
+                if not ok:
                     items.append("%s %s: %s" % (opt, where, effect(role, opt)))
         per_kernel[k] = "; ".join(items)
     # Group the kernels that give the same answer, in order.
     groups = []
-    for k in KERNELS:
+    for k in kernels:
         if groups and groups[-1][1] == per_kernel[k]:
             groups[-1][0].append(k)
         else:
@@ -94,10 +146,17 @@ def cell(text):
 
 
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    kmd_path = "doc/kernels.md"
+    if len(args) == 3 and args[0] == "--kernels":
+        kmd_path, args = args[1], args[2:]
+    if len(args) != 1:
         sys.exit(__doc__)
+    kmd, kernels = read_kernels_md(kmd_path)
+    kernels = kernels or KERNELS
+    sources = set()
     meta, rows = {}, []
-    for line in open(sys.argv[1], encoding="utf-8"):
+    for line in open(args[0], encoding="utf-8"):
         line = line.rstrip("\n")
         if not line:
             continue
@@ -147,10 +206,17 @@ that an MPTCP socket refuses on Debian 12's kernel (6.1), Debian 13's
     for r in rows:
         name = r["server"] + ("" if r["status"] == "pass" else " **(test FAILED)**")
         cells = [name, r["version"], r["listener"], r["mptcp"], r["tcp"],
-                 r["unlisted"], r["reload"], r["outbound"], refused_column(r),
+                 r["unlisted"], r["reload"], r["outbound"],
+                 refused_column(r, kmd, kernels, sources),
                  r["notes"]]
         out.append("| " + " | ".join(cell(c) for c in cells) + " |")
     out.append("")
+    out.append("Which options MPTCP refuses on which kernel: %s.\n" % " and ".join(
+        {"doc": "`doc/kernels.md` (measured on each kernel)",
+         "builtin": "the table in `tests/tools/servers-table.py`"
+                    + (" for what `doc/kernels.md` does not list" if kmd else
+                       " (`doc/kernels.md` was not there)")}[x]
+        for x in sorted(sources)))
     out.append("Not in this table: nginx, the library's first target, which "
                "`tests/bats/nginx.bats` covers in depth; exim4, Debian's "
                "default MTA, because Debian installs one MTA at a time and "
