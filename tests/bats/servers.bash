@@ -17,7 +17,7 @@ SRV_PEER=$TOP/tests/tools/srvpeer.py
 SRV_RESULTS=${SERVERS_RESULTS:-$BUILD/servers-results.tsv}
 # The columns of a row, in order (see srv_row_write).
 SRV_COLUMNS=(server version listener mptcp tcp unlisted reload outbound
-	prebind afterbind accepted outopts notes)
+	prebind afterbind accepted outopts tolerate notes)
 
 # Ports inside the test's own namespace (nothing else listens there).
 # shellcheck disable=SC2034 # used by servers.bats
@@ -123,7 +123,9 @@ pkg_version() {
 
 # The cells every test fills first: server, version, and the socket
 # options it sets (read with strace): before bind(), on the listener
-# after bind(), on accepted sockets, on its outbound sockets ("-": none).
+# after bind(), on accepted sockets, on its outbound sockets before
+# connect() ("-": none). A test that sets MPTCPSHIM_TOLERATE also fills
+# the cell tolerate with it.
 row_start() { # SERVER VERSION PREBIND AFTERBIND ACCEPTED OUTOPTS
 	row server "$1"
 	row version "$2"
