@@ -176,7 +176,7 @@ check_listener_and_clients() {
 check_unlisted() { # [WHAT]
 	assert_tcp_only "$U"
 	exchange 127.0.0.1 "$U" 0
-	row unlisted "stays TCP${1:+ ($1)} (an MPTCP client falls back and is served)"
+	row unlisted "stays TCP (${1:+$1; }an MPTCP client falls back and is served)"
 }
 
 # After a reload: the very MPTCP listeners that were there before (their
