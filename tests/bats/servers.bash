@@ -217,38 +217,35 @@ ns() {
 	ip netns exec "$SRV_NS" "$@" 2> >(grep -v '^Failed to find cgroup2 mount$' >&2)
 }
 
-# srv_start NAME VAR=VALUE... -- COMMAND...: runs COMMAND in the namespace
-# (and in IPC and mount namespaces of its own: a killed server leaves no
-# SysV memory, and /run can be private) with the library preloaded, no
-# configuration file, and the given settings. Output goes to
-# $SRV_DIR/NAME.out; returns at once (the command runs in the background).
-srv_start() {
-	local name=$1 vars=()
-	shift
+# srv_exec SECONDS NAME VAR=VALUE... -- COMMAND...: runs COMMAND in the
+# namespace (and in IPC and mount namespaces of its own: a killed server
+# leaves no SysV memory, and /run can be private) with the library
+# preloaded, no configuration file and the given settings, for at most
+# SECONDS (0: no limit); output appended to $SRV_DIR/NAME.out.
+srv_exec() {
+	local seconds=$1 name=$2 vars=()
+	shift 2
 	while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
 		vars+=("$1")
 		shift
 	done
 	shift
-	ip netns exec "$SRV_NS" unshare --ipc --mount --propagation private \
-		env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null "${vars[@]}" "$@" \
-		>>"$SRV_DIR/$name.out" 2>&1 </dev/null 3>&- &
-}
-
-# The same, in the foreground, bounded (30 s): for commands that start a
-# daemon and return, or signal one (apache2 -k start, postfix reload).
-# Returns the command's status.
-srv_run() {
-	local name=$1 vars=()
-	shift
-	while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
-		vars+=("$1")
-		shift
-	done
-	shift
-	timeout 30 ip netns exec "$SRV_NS" unshare --ipc --mount --propagation private \
+	timeout "$seconds" ip netns exec "$SRV_NS" unshare --ipc --mount --propagation private \
 		env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null "${vars[@]}" "$@" \
 		>>"$SRV_DIR/$name.out" 2>&1 </dev/null 3>&-
+}
+
+# srv_start NAME VAR=VALUE... -- COMMAND...: a server in the background
+# (the teardown ends it).
+srv_start() {
+	srv_exec 0 "$@" &
+}
+
+# srv_run NAME VAR=VALUE... -- COMMAND...: in the foreground, bounded
+# (30 s), for commands that start a daemon and return, or signal one
+# (apache2 -k start, postfix reload); returns the command's status.
+srv_run() {
+	srv_exec 30 "$@"
 }
 
 # A backend (srvpeer serve KIND, not preloaded) on 127.0.0.1:PORT whose
