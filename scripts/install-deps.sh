@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, what building and testing need on a Debian 12
 # machine; with --demo, only what scripts/demo.sh needs. Run as root.
-# Installs only what is missing; never starts the system's nginx service.
+# Installs only what is missing; never starts the system's services (nginx,
+# and the servers tests/bats/servers.bats runs).
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,9 @@ packages=(
 	clang libclang-rt-14-dev libtsan2
 	mmdebstrap systemd-container zstd
 	libpcre2-dev libssl-dev zlib1g-dev
+	apache2 bind9 dovecot-imapd haproxy lighttpd mariadb-server memcached nodejs
+	openssh-client openssh-server postfix postgresql postgresql-client redis-server
+	redis-tools
 )
 # The demo: build the library and the command, run Debian's nginx, an
 # MPTCP client in Python, ss.
@@ -48,8 +52,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 echo "install-deps: installing ${missing[*]}"
-# Keep package scripts from starting nginx on port 80 (policy-rc.d, exit
-# 101 = "action forbidden"), and remove the guard whatever happens.
+# Keep package scripts from starting nginx on port 80, or any other server
+# (policy-rc.d, exit 101 = "action forbidden"), and remove the guard
+# whatever happens.
 guard=/usr/sbin/policy-rc.d
 made_guard=0
 if [ ! -e "$guard" ]; then
@@ -60,5 +65,11 @@ fi
 cleanup() { [ "$made_guard" = 1 ] && rm -f "$guard"; return 0; }
 trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
+# postfix asks which configuration to write: none (the tests write their own).
+case " ${missing[*]} " in
+*" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	;;
+esac
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
