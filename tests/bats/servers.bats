@@ -448,16 +448,25 @@ teardown() {
 	check_kept "$before"
 	row reload "SIGHUP (systemctl reload): same MPTCP listeners, served over MPTCP"
 
-	# Without the variables in import_environment Dovecot starts its
-	# login processes without the library: carol's backend is reached
-	# over TCP like any other, and nothing of the library is in the log.
-	# (Library problem reported: the library adds LD_PRELOAD and its
-	# variables back at the execve() of imap-login, because the inherited
-	# listeners are converted ones, and its info lines then land in
-	# Dovecot's log as "imap-login: Error: mptcpshim[...]: info: ...".)
+	# Without the variables in import_environment (Dovecot's default; it
+	# takes import_environment at start, so this is a restart) Dovecot
+	# starts its login processes without the library: carol's backend is
+	# reached over TCP like any other, and nothing of the library is in
+	# the log. (The library used to add LD_PRELOAD and its variables back
+	# at the execve() of imap-login, which inherits converted listeners;
+	# it now does that only when a program executes itself again.)
 	local n notes
-	notes="The master opens the listeners: its environment is enough for them. Its children run with the environment cleared to import_environment. imap-login and imap set TCP_QUICKACK on each connection; MPTCP refuses it (ENOPROTOOPT) and Dovecot ignores that."
-	row notes "$notes LIBRARY PROBLEM (reported): with Dovecot's default import_environment the library adds LD_PRELOAD and its variables back at the execve() of every imap-login (which inherits converted listeners): imap-login's proxy connection to the named port is MPTCP, and the library's lines land in Dovecot's log as \"imap-login: Error: mptcpshim[...]: info: ...\"."
+	notes="The master opens the listeners: its environment is enough for them. Its children run with the environment cleared to import_environment (read at start: a restart, not a reload, changes it). imap-login and imap set TCP_QUICKACK on each connection; MPTCP refuses it (ENOPROTOOPT) and Dovecot ignores that."
+	kill -TERM "$(cat "$SRV_DIR/run/master.pid")"
+	for _ in $(seq 1 100); do
+		[ -z "$(ns ss -Hltn "sport = :$P")" ] && break
+		sleep 0.1
+	done
+	: >"$SRV_DIR/dovecot.log"
+	srv_start dovecot MPTCPSHIM_PORTS="$P" MPTCPSHIM_CONNECT="$BM" -- \
+		dovecot -F -c "$SRV_DIR/dovecot.conf"
+	srv_wait_listen "$P"
+	wait_line "$SRV_DIR/dovecot.log" "starting up"
 	n=$(accepted_count "$SRV_DIR/bm.out")
 	run peer imap 127.0.0.1 "$P" carol secret
 	[ "$(accepted_since "$SRV_DIR/bm.out" "$n")" = "accepted proto=6" ]
@@ -931,7 +940,7 @@ RNDC_SECRET=c2VydmVycy5iYXRzIHRlc3Qga2V5LCBub3QgYSBzZWNyZXQ=
 	row mptcp "yes: an A query over TCP, IPv4 and IPv6"
 	exchange 127.0.0.1 "$P" 0
 	row tcp "yes: the same query"
-	absent 'staying TCP\|error' "$SRV_DIR/named.out"
+	absent 'mptcpshim\[.*\(staying TCP\|error\)' "$SRV_DIR/named.out"
 	row notes "$notes"
 }
 
