@@ -31,12 +31,14 @@ esac
 
 src=${MPTCPSHIM_NGINX_SRC:-}
 if [ -z "$src" ]; then
-	for d in "$top/../shared/vendor" "$top/../../shared/vendor"; do
+	# beside the clone, or the workplace's read-only share (a CI clone may
+	# sit anywhere)
+	for d in "$top/../shared/vendor" "$top/../../shared/vendor" /work/shared/vendor; do
 		[ -f "$d/nginx-$version.tar.gz" ] && src=$d/nginx-$version.tar.gz && break
 	done
 fi
 if [ -z "$src" ] || [ ! -f "$src" ]; then
-	echo "nginx-build: nginx-$version.tar.gz not found (shared/vendor/ beside the clone, or set MPTCPSHIM_NGINX_SRC)" >&2
+	echo "nginx-build: nginx-$version.tar.gz not found (shared/vendor/ beside the clone, /work/shared/vendor, or set MPTCPSHIM_NGINX_SRC)" >&2
 	exit 1
 fi
 sums=$(dirname "$src")/SHA256SUMS
