@@ -321,48 +321,24 @@ static char *const *exec_env(const char *verb, const char *path, int fd,
 /* In a vfork() child the new environment is built on the stack. */
 #define VFORK_ENV_ROOM 16384
 
-int ms_execve(const char *path, char *const argv[], char *const envp[])
+int ms_exec(enum ms_exec how, const char *path, int fd, char *const argv[],
+	    char *const envp[])
 {
+	static const char *const verb[] = {"execve", "execvpe", "fexecve"};
 	char stack[VFORK_ENV_ROOM];
 	struct envbuf b = {0};
+	char *const *env;
 
 	if (ms_vfork_child()) {
 		ms_table_walk(mark_inheritable, NULL);
 		b.stack = stack;
 		b.stack_size = sizeof(stack);
 	}
-	return release(ms_real.execve(path, argv,
-				      exec_env("execve", path, -1, envp, &b)),
-		       &b);
-}
-
-int ms_execvpe(const char *file, char *const argv[], char *const envp[])
-{
-	char stack[VFORK_ENV_ROOM];
-	struct envbuf b = {0};
-
-	if (ms_vfork_child()) {
-		ms_table_walk(mark_inheritable, NULL);
-		b.stack = stack;
-		b.stack_size = sizeof(stack);
-	}
-	return release(ms_real.execvpe(file, argv,
-				       exec_env("execvpe", file, -1, envp, &b)),
-		       &b);
-}
-
-int ms_fexecve(int fd, char *const argv[], char *const envp[])
-{
-	char stack[VFORK_ENV_ROOM];
-	struct envbuf b = {0};
-
-	if (ms_vfork_child()) {
-		ms_table_walk(mark_inheritable, NULL);
-		b.stack = stack;
-		b.stack_size = sizeof(stack);
-	}
-	return release(ms_real.fexecve(fd, argv,
-				       exec_env("fexecve", NULL, fd, envp, &b)),
+	env = exec_env(verb[how], how == MS_FEXECVE ? NULL : path,
+		       how == MS_FEXECVE ? fd : -1, envp, &b);
+	return release(how == MS_EXECVE	   ? ms_real.execve(path, argv, env)
+		       : how == MS_EXECVPE ? ms_real.execvpe(path, argv, env)
+					   : ms_real.fexecve(fd, argv, env),
 		       &b);
 }
 

@@ -324,9 +324,11 @@ void ms_count_stayed_tcp(void);
 /* At load: the settings to hand on, and the fds an earlier image of this
  * process converted (MPTCPSHIM_INHERITED). */
 void ms_exec_init(void);
-int ms_execve(const char *path, char *const argv[], char *const envp[]);
-int ms_execvpe(const char *file, char *const argv[], char *const envp[]);
-int ms_fexecve(int fd, char *const argv[], char *const envp[]);
+/* The exec family: path is a file name to look up with MS_EXECVPE; fd is
+ * fexecve()'s. */
+enum ms_exec { MS_EXECVE, MS_EXECVPE, MS_FEXECVE };
+int ms_exec(enum ms_exec how, const char *path, int fd, char *const argv[],
+	    char *const envp[]);
 int ms_spawn(bool search, pid_t *pid, const char *path,
 	     const posix_spawn_file_actions_t *fa,
 	     const posix_spawnattr_t *attr, char *const argv[],

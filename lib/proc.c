@@ -176,108 +176,102 @@ MS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
 MS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	ms_ensure_init();
-	return ms_execve(path, argv, envp);
+	return ms_exec(MS_EXECVE, path, -1, argv, envp);
 }
 
 MS_EXPORT int execv(const char *path, char *const argv[])
 {
 	ms_ensure_init();
-	return ms_execve(path, argv, environ);
+	return ms_exec(MS_EXECVE, path, -1, argv, environ);
 }
 
 MS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	ms_ensure_init();
-	return ms_execvpe(file, argv, envp);
+	return ms_exec(MS_EXECVPE, file, -1, argv, envp);
 }
 
 MS_EXPORT int execvp(const char *file, char *const argv[])
 {
 	ms_ensure_init();
-	return ms_execvpe(file, argv, environ);
+	return ms_exec(MS_EXECVPE, file, -1, argv, environ);
 }
 
 MS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	ms_ensure_init();
-	return ms_fexecve(fd, argv, envp);
+	return ms_exec(MS_FEXECVE, NULL, fd, argv, envp);
 }
 
-/* execl*(): the arguments, up to the NULL, as an array (mmap()ed: they
- * are async-signal-safe, and any number of them is allowed). */
-struct args {
-	char **argv;
-	size_t size;
-	char *const *envp;
-};
+/* execl*(): the arguments, up to the NULL, as an array: on the stack
+ * (they are async-signal-safe, and in a vfork() child an mmap() would stay
+ * in the parent), or mmap()ed when there are very many. */
+#define EXECL_STACK_ARGS 256
 
-static bool collect(struct args *a, const char *arg0, va_list ap, bool env)
+static int execl_common(enum ms_exec how, const char *path, const char *arg0,
+			va_list ap, bool with_env)
 {
+	char *stack[EXECL_STACK_ARGS], **argv = stack;
+	size_t n = 1, size = 0;
+	char *const *envp;
 	va_list count;
-	size_t n = 1;
+	int rc, e;
 
+	ms_ensure_init();
 	va_copy(count, ap);
 	while (va_arg(count, char *))
 		n++;
 	va_end(count);
-	a->size = (n + 1) * sizeof(char *);
-	a->argv = mmap(NULL, a->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (a->argv == MAP_FAILED) {
-		errno = ENOMEM;
-		return false;
+	if (n + 1 > EXECL_STACK_ARGS) {
+		size = (n + 1) * sizeof(char *);
+		argv = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (argv == MAP_FAILED) {
+			errno = E2BIG;
+			return -1;
+		}
 	}
-	a->argv[0] = (char *)arg0;
+	argv[0] = (char *)arg0;
 	for (size_t i = 1; i <= n; i++)
-		a->argv[i] = va_arg(ap, char *); /* the last one is NULL */
-	a->envp = env ? va_arg(ap, char *const *) : environ;
-	return true;
-}
-
-static int release(int rc, struct args *a)
-{
-	int e = errno;
-
-	munmap(a->argv, a->size);
+		argv[i] = va_arg(ap, char *); /* the last one is NULL */
+	envp = with_env ? va_arg(ap, char *const *) : environ;
+	rc = ms_exec(how, path, -1, argv, envp);
+	e = errno;
+	if (size)
+		munmap(argv, size);
 	errno = e;
 	return rc;
 }
 
 MS_EXPORT int execl(const char *path, const char *arg, ...)
 {
-	struct args a;
 	va_list ap;
-	bool ok;
+	int rc;
 
-	ms_ensure_init();
 	va_start(ap, arg);
-	ok = collect(&a, arg, ap, false);
+	rc = execl_common(MS_EXECVE, path, arg, ap, false);
 	va_end(ap);
-	return ok ? release(ms_execve(path, a.argv, a.envp), &a) : -1;
+	return rc;
 }
 
 MS_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	struct args a;
 	va_list ap;
-	bool ok;
+	int rc;
 
-	ms_ensure_init();
 	va_start(ap, arg);
-	ok = collect(&a, arg, ap, true);
+	rc = execl_common(MS_EXECVE, path, arg, ap, true);
 	va_end(ap);
-	return ok ? release(ms_execve(path, a.argv, a.envp), &a) : -1;
+	return rc;
 }
 
 MS_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-	struct args a;
 	va_list ap;
-	bool ok;
+	int rc;
 
-	ms_ensure_init();
 	va_start(ap, arg);
-	ok = collect(&a, arg, ap, false);
+	rc = execl_common(MS_EXECVPE, file, arg, ap, false);
 	va_end(ap);
-	return ok ? release(ms_execvpe(file, a.argv, a.envp), &a) : -1;
+	return rc;
 }
