@@ -92,7 +92,8 @@ struct pub_block {
 	bool mapped; /* the library is mapped in the process */
 	bool found;  /* and its block was found */
 	uint32_t flags;
-	uint64_t converted, stayed_tcp;
+	uint64_t converted, stayed_tcp; /* with what fork() inherited */
+	uint64_t converted_at_fork, stayed_at_fork;
 	char text[PUB_TEXT_MAX + 1]; /* "key=value\n" lines */
 };
 /* Reads the block of process pid (needs ptrace access: root or the same

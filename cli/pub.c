@@ -4,12 +4,15 @@
  * the library's writable data, found through /proc/PID/maps and read
  * through /proc/PID/mem (ptrace access: root or the process's user).
  *
- *   offset 0   char     magic[16]   "MPTCPSHIM-PUB-1" then NUL padding
+ *   offset 0   char     magic[16]   "MPTCPSHIM-PUB-2" then NUL padding
  *   offset 16  uint32   text_len
  *   offset 20  uint32   flags       bit 0: configuration broken
- *   offset 24  uint64   converted
- *   offset 32  uint64   stayed_tcp
- *   offset 40  char     text[2048]  "key=value\n" lines
+ *   offset 24  uint64   converted   (with what it inherited at fork())
+ *   offset 32  uint64   stayed_tcp  (likewise)
+ *   offset 40  uint64   converted_at_fork
+ *   offset 48  uint64   stayed_at_fork
+ *   offset 56  char     text[2048]  "key=value\n" lines
+ * ("MPTCPSHIM-PUB-1", the first layout, has no *_at_fork: text at 40.)
  */
 #include "diag.h"
 
@@ -21,30 +24,43 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PUB_MAGIC    "MPTCPSHIM-PUB-1"
-#define PUB_HEAD     40
+#define PUB_MAGIC    "MPTCPSHIM-PUB-2"
+#define PUB_MAGIC1   "MPTCPSHIM-PUB-1"
+#define PUB_HEAD     56
+#define PUB_HEAD1    40
 #define PUB_SIZE     (PUB_HEAD + PUB_TEXT_MAX)
 #define PUB_SCAN_MAX (16u << 20) /* never read more than this per range */
 
 bool pub_parse(const unsigned char *mem, size_t len, struct pub_block *out)
 {
-	static const char magic[16] = PUB_MAGIC;
+	static const char magic[16] = PUB_MAGIC, magic1[16] = PUB_MAGIC1;
 
 	/* the block is 8-byte aligned (it holds uint64 fields) */
-	for (size_t off = 0; off + PUB_HEAD <= len; off += 8) {
+	for (size_t off = 0; off + PUB_HEAD1 <= len; off += 8) {
+		size_t head;
 		uint32_t tl;
 
-		if (memcmp(mem + off, magic, sizeof(magic)) != 0)
+		if (memcmp(mem + off, magic, sizeof(magic)) == 0 &&
+		    off + PUB_HEAD <= len)
+			head = PUB_HEAD;
+		else if (memcmp(mem + off, magic1, sizeof(magic1)) == 0)
+			head = PUB_HEAD1;
+		else
 			continue;
 		memcpy(&tl, mem + off + 16, 4);
 		memcpy(&out->flags, mem + off + 20, 4);
 		memcpy(&out->converted, mem + off + 24, 8);
 		memcpy(&out->stayed_tcp, mem + off + 32, 8);
+		out->converted_at_fork = out->stayed_at_fork = 0;
+		if (head == PUB_HEAD) {
+			memcpy(&out->converted_at_fork, mem + off + 40, 8);
+			memcpy(&out->stayed_at_fork, mem + off + 48, 8);
+		}
 		if (tl > PUB_TEXT_MAX)
 			tl = PUB_TEXT_MAX;
-		if (off + PUB_HEAD + tl > len)
-			tl = (uint32_t)(len - off - PUB_HEAD);
-		memcpy(out->text, mem + off + PUB_HEAD, tl);
+		if (off + head + tl > len)
+			tl = (uint32_t)(len - off - head);
+		memcpy(out->text, mem + off + head, tl);
 		out->text[tl] = '\0';
 		out->found = true;
 		return true;

@@ -352,6 +352,14 @@ static int parent_of(int pid)
 	return ppid;
 }
 
+static bool in_set(const struct pidvec *pids, int pid)
+{
+	for (size_t i = 0; pid > 0 && i < pids->n; i++)
+		if (pids->v[i] == pid)
+			return true;
+	return false;
+}
+
 /* Adds the descendants of the pids already in the set: one pass over
  * /proc for the parents, then a walk down. */
 static void add_descendants(struct pidvec *pids)
@@ -857,9 +865,26 @@ static void print_text(struct view *v)
 				if (v->procs[k].pub.found &&
 				    strcmp(v->procs[k].pub.text, p->pub.text) ==
 					    0) {
+					const struct pub_block *b =
+						&v->procs[k].pub;
+					/* what a process inherited at fork()
+					 * is its parent's, if the parent is
+					 * here (nginx's workers); not when
+					 * it is gone (a daemon's first
+					 * process) */
+					bool parent_here = in_set(
+						v->pids,
+						parent_of(v->pids->v[k]));
+
 					same++;
-					conv += v->procs[k].pub.converted;
-					stayed += v->procs[k].pub.stayed_tcp;
+					conv += b->converted -
+						(parent_here
+							 ? b->converted_at_fork
+							 : 0);
+					stayed +=
+						b->stayed_tcp -
+						(parent_here ? b->stayed_at_fork
+							     : 0);
 				}
 			printf("  settings (%u process%s):", same,
 			       same == 1 ? "" : "es");
@@ -955,10 +980,13 @@ static void print_json(struct view *v)
 		       p->pub.mapped ? "true" : "false");
 		if (p->pub.found) {
 			printf(",\"broken\":%s,\"converted\":%llu,"
-			       "\"stayed_tcp\":%llu,\"settings\":{",
+			       "\"stayed_tcp\":%llu,\"converted_at_fork\":%llu,"
+			       "\"stayed_at_fork\":%llu,\"settings\":{",
 			       (p->pub.flags & 1) ? "true" : "false",
 			       (unsigned long long)p->pub.converted,
-			       (unsigned long long)p->pub.stayed_tcp);
+			       (unsigned long long)p->pub.stayed_tcp,
+			       (unsigned long long)p->pub.converted_at_fork,
+			       (unsigned long long)p->pub.stayed_at_fork);
 			bool first = true;
 
 			for (const char *l = p->pub.text; *l;) {

@@ -8,12 +8,21 @@
  * the library's mapping in /proc/PID/maps and reads it through
  * /proc/PID/mem. The layout is a contract with cli/status.c:
  *
- *   offset 0   char     magic[16]   "MPTCPSHIM-PUB-1", NUL padded
+ *   offset 0   char     magic[16]   "MPTCPSHIM-PUB-2", NUL padded
  *   offset 16  uint32   text_len
  *   offset 20  uint32   flags       bit 0: configuration broken
- *   offset 24  uint64   converted   sockets this process converted
- *   offset 32  uint64   stayed_tcp  listed binds/connects it left TCP
- *   offset 40  char     text[2048]  "key=value\n" lines
+ *   offset 24  uint64   converted   sockets converted (by this process and
+ *                                   the ones it was forked from)
+ *   offset 32  uint64   stayed_tcp  listed binds/connects left TCP (same)
+ *   offset 40  uint64   converted_at_fork  converted when fork() made
+ *                                   this process (0 in the first one)
+ *   offset 48  uint64   stayed_at_fork     likewise
+ *   offset 56  char     text[2048]  "key=value\n" lines
+ *
+ * A process's own conversions are converted - converted_at_fork; a tool
+ * summing over a group of processes counts the whole of converted for a
+ * process whose parent is not in the group (nginx's master after it
+ * daemonized: the conversions were made before the fork).
  */
 #include "internal.h"
 
@@ -30,13 +39,16 @@ struct ms_pub {
 	uint32_t flags;
 	_Atomic uint64_t converted;
 	_Atomic uint64_t stayed_tcp;
+	uint64_t converted_at_fork;
+	uint64_t stayed_at_fork;
 	char text[2048];
 };
 _Static_assert(offsetof(struct ms_pub, converted) == 24, "layout");
-_Static_assert(offsetof(struct ms_pub, text) == 40, "layout");
+_Static_assert(offsetof(struct ms_pub, converted_at_fork) == 40, "layout");
+_Static_assert(offsetof(struct ms_pub, text) == 56, "layout");
 
 /* Initialised, so that it lives in .data, in the library's rw mapping. */
-__attribute__((used)) static struct ms_pub pub = {.magic = "MPTCPSHIM-PUB-1"};
+__attribute__((used)) static struct ms_pub pub = {.magic = "MPTCPSHIM-PUB-2"};
 
 void ms_publish_settings(const struct ms_config *cfg, const char *config_path,
 			 const char *error)
@@ -57,12 +69,12 @@ void ms_publish_settings(const struct ms_config *cfg, const char *config_path,
 	pub.flags = cfg->broken ? 1 : 0;
 }
 
-/* A child of fork() counts its own conversions: the sum over the
- * processes (what `mptcpshim status` shows) counts each once. */
+/* A child of fork(): what it inherited, so that a sum over processes
+ * (`mptcpshim status`) counts each conversion once. */
 void ms_publish_forked(void)
 {
-	atomic_store(&pub.converted, 0);
-	atomic_store(&pub.stayed_tcp, 0);
+	pub.converted_at_fork = atomic_load(&pub.converted);
+	pub.stayed_at_fork = atomic_load(&pub.stayed_tcp);
 }
 
 void ms_count_converted(void)

@@ -244,6 +244,33 @@ assert lib["converted"] == 1 and not lib["broken"], lib
 	[[ "$output" == *"note: 127.0.0.1:$other is TCP: not in the library's ports (ports=$PORT)"* ]]
 }
 
+@test "status: nginx daemonized with 2 workers and 2 converted listeners counts 2 conversions" {
+	need_mptcp
+	command -v nginx >/dev/null || skip "no nginx (scripts/install-deps.sh installs it)"
+	mkdir -p "$TMP/ngx/logs"
+	cat >"$TMP/ngx/nginx.conf" <<-EOF
+		pid $TMP/ngx/nginx.pid;
+		error_log $TMP/ngx/logs/error.log;
+		worker_processes 2;
+		events {}
+		http {
+		  access_log off;
+		  server { listen 127.0.0.1:$PORT; listen [::1]:$PORT; }
+		}
+	EOF
+	# nginx forks to become a daemon: the process that converted the
+	# listeners exits; its child, the master, forks the workers.
+	"$CLI" run --ports "$PORT" -- nginx -p "$TMP/ngx" -c "$TMP/ngx/nginx.conf" \
+		>"$TMP/ngx.out" 2>&1
+	master=$(cat "$TMP/ngx/nginx.pid")
+	PIDS+=("$master")
+	wait_listen "$PORT"
+	run "$CLI" status "$master"
+	echo "$output"
+	[[ "$output" == *"library: loaded in 3 of 3 processes"* ]]
+	[[ "$output" == *"converted 2, left TCP 0"* ]]
+}
+
 @test "status: a broken configuration is named from the published block" {
 	need_mptcp
 	FAKEPUB_TEXT="version=0.1.0;ports=none;error=/etc/mptcpshim.conf:3: invalid entry \"x\"" \

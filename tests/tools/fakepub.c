@@ -17,12 +17,14 @@ struct pub {
 	uint32_t flags;
 	uint64_t converted;
 	uint64_t stayed_tcp;
+	uint64_t converted_at_fork;
+	uint64_t stayed_at_fork;
 	char text[2048];
 };
 
 /* in .data (initialised), 8-byte aligned like the real one */
 __attribute__((used, aligned(8))) struct pub fakepub_block = {
-	.magic = "MPTCPSHIM-PUB-1",
+	.magic = "MPTCPSHIM-PUB-2",
 	.text = "filled at load",
 };
 
