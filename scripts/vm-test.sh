@@ -1,0 +1,452 @@
+#!/usr/bin/env bash
+# Runs the project's tests on Debian's stock kernels, each booted in a VM.
+#
+#   scripts/vm-test.sh [--full | --suites LIST] [--out DIR] [--timeout S] [KERNEL...]
+#   scripts/vm-test.sh --optprobe [--out DIR] [KERNEL...]
+#
+# KERNEL is 6.1 (Debian 12, bookworm), 6.12 (Debian 13, trixie) or a
+# Debian suite name; default: 6.1 6.12. For each one it
+#  - downloads the suite's linux-image-amd64 dependency with
+#    `apt-get download`, through a private apt configuration kept in the
+#    cache directory (the system's apt sources are never read or changed;
+#    the archive URI is the one the system's own sources use);
+#  - boots it under qemu (TCG: these machines have no usable KVM) with the
+#    host's root file system read-only over 9p, from a small initramfs
+#    (static busybox, the modules the tests need), with tmpfs where the
+#    tests write and an overlay on the source and build trees;
+#  - runs the chosen suites of the host's build tree inside and prints
+#    one TAP stream per kernel (and one line per suite), then a summary.
+#
+# Suites: `meson` (meson test: unit and integration) and the names of
+# tests/bats/*.bats (shim, faults, nginx, ...). Default: nginx shim faults
+# (what .ci/run runs, through scripts/test.sh). --full: meson and every
+# bats suite except package (it installs a package system-wide, which a
+# read-only root cannot do). --optprobe: runs tests/tools/optprobe on each
+# kernel and prints its table (scripts/kernels-doc.sh makes doc/kernels.md
+# from that).
+#
+# The build tree is $MPTCPSHIM_BUILD (default: build/, set up and built if
+# missing). Downloads and unpacked kernels are cached in
+# $MPTCPSHIM_VM_CACHE (default /var/cache/mptcpshim/vm). Everything else
+# (initramfs, results share, qemu) lives in a temporary directory removed
+# on exit, also on failure or Ctrl-C; qemu is ended by its pid.
+#
+# Exit status: 0 every test passed on every kernel; 1 a test failed or a
+# kernel could not be had or booted (said on stderr); 2 usage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+cache=${MPTCPSHIM_VM_CACHE:-/var/cache/mptcpshim/vm}
+build=${MPTCPSHIM_BUILD:-$top/build}
+suites="nginx shim faults"
+out=
+timeout_s=
+optprobe=0
+kernels=()
+
+die() {
+	echo "vm-test: $*" >&2
+	exit 1
+}
+usage() {
+	sed -n '4,5p' "$0" | sed 's/^# *//' >&2
+	exit 2
+}
+
+while [ "$#" -gt 0 ]; do
+	case "$1" in
+	--full)
+		suites="meson"
+		for f in tests/bats/*.bats; do
+			f=${f##*/}
+			[ "$f" = package.bats ] || suites+=" ${f%.bats}"
+		done
+		;;
+	--suites)
+		[ "$#" -ge 2 ] || usage
+		suites=${2//,/ }
+		shift
+		;;
+	--optprobe) optprobe=1 ;;
+	--out)
+		[ "$#" -ge 2 ] || usage
+		out=$2
+		shift
+		;;
+	--timeout)
+		[ "$#" -ge 2 ] || usage
+		timeout_s=$2
+		shift
+		;;
+	-h | --help) usage ;;
+	-*) usage ;;
+	*) kernels+=("$1") ;;
+	esac
+	shift
+done
+[ "${#kernels[@]}" -gt 0 ] || kernels=(6.1 6.12)
+[ "$optprobe" = 1 ] && suites=optprobe
+for s in $suites; do
+	case "$s" in
+	meson | optprobe) ;;
+	*) [ -f "tests/bats/$s.bats" ] || die "unknown suite \"$s\" (meson or a tests/bats/NAME.bats)" ;;
+	esac
+done
+# A bound for each boot: a full run is 4-7 min per kernel under TCG.
+if [ -z "$timeout_s" ]; then
+	case " $suites " in
+	*" meson "* | *" lab "* | *" cli "*) timeout_s=2400 ;;
+	*) timeout_s=900 ;;
+	esac
+fi
+
+[ "$(id -u)" -eq 0 ] || die "needs root (the tests in the VM run as root; the cache is in $cache)"
+for c in qemu-system-x86_64 apt-get dpkg-deb xz zstd cpio; do
+	command -v "$c" >/dev/null || die "$c missing: run scripts/install-deps.sh"
+done
+busybox=/bin/busybox
+file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+	die "$busybox is not the static busybox (package busybox-static): run scripts/install-deps.sh"
+
+if [ ! -e "$build/libmptcpshim.so" ]; then
+	[ -n "${MPTCPSHIM_BUILD:-}" ] && die "$build has no libmptcpshim.so: build it first"
+	[ -d "$build" ] || meson setup "$build" >/dev/null
+fi
+[ -n "${MPTCPSHIM_BUILD:-}" ] || ninja -C "$build" >/dev/null
+build=$(cd "$build" && pwd)
+
+tmp=$(mktemp -d /tmp/mptcpshim-vm.XXXXXX)
+qemu_pid=
+cleanup() {
+	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill -TERM "$qemu_pid" 2>/dev/null || true
+		sleep 0.5
+		kill -KILL "$qemu_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock -w 600 9 || die "another vm-test.sh holds $cache/.lock"
+
+# ---- kernels: which suite, private apt, download, unpack ----
+
+suite_of() {
+	case "$1" in
+	6.1 | 12 | bookworm) echo bookworm ;;
+	6.12 | 13 | trixie) echo trixie ;;
+	[a-z]*) echo "$1" ;;
+	*) return 1 ;;
+	esac
+}
+
+# The archive URIs the system's own apt uses (main archive, security).
+archive_uri() {
+	local u
+	u=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+		awk '$2 !~ /-security$/ && $1 ~ /debian\/$/ {print $1; exit}')
+	echo "${u:-http://deb.debian.org/debian/}"
+}
+security_uri() {
+	local u
+	u=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+		awk '$2 ~ /-security$/ {print $1; exit}')
+	echo "${u:-http://deb.debian.org/debian-security/}"
+}
+
+# apt-get/apt-cache options of the private configuration of suite $1.
+apt_opts() {
+	local d=$cache/apt/$1
+	echo "-o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=/dev/null" \
+		"-o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache" \
+		"-o Dir::State::status=/dev/null -o APT::Sandbox::User=root" \
+		"-o Debug::NoLocking=1"
+}
+
+# Makes the private configuration and updates its lists (at most once a
+# day). Returns 1 if the archive cannot be reached.
+apt_prepare() {
+	local s=$1 d=$cache/apt/$1 key=/usr/share/keyrings/debian-archive-keyring.gpg
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+	cat >"$d/sources.list" <<-EOF
+		deb [signed-by=$key] $(archive_uri) $s main
+		deb [signed-by=$key] $(security_uri) $s-security main
+	EOF
+	if [ -n "$(find "$d/lists" -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null)" ]; then
+		return 0
+	fi
+	# shellcheck disable=SC2046 # word splitting of the options is meant
+	timeout 300 apt-get $(apt_opts "$s") -qq update >"$d/update.log" 2>&1
+}
+
+# Downloads and unpacks the kernel of suite $1 into $cache/kernels/DEB/
+# (vmlinux, the modules the VM needs, decompressed, in load order).
+# Prints that directory. Uses what is cached when the archive is away.
+kernel_dir() {
+	local s=$1 pkg deb k
+	if apt_prepare "$s"; then
+		# shellcheck disable=SC2046
+		pkg=$(apt-cache $(apt_opts "$s") depends linux-image-amd64 2>/dev/null |
+			awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+		[ -n "$pkg" ] || {
+			echo "vm-test: $s: no linux-image-amd64 in $(archive_uri) $s" >&2
+			return 1
+		}
+		deb=$(find "$cache/debs" -maxdepth 1 -name "${pkg}_*.deb" 2>/dev/null | sort -V | tail -n 1)
+		# shellcheck disable=SC2046
+		if [ -z "$deb" ] || ! apt-get $(apt_opts "$s") -qq --print-uris download "$pkg" 2>/dev/null |
+			grep -qF "${deb##*/}"; then
+			mkdir -p "$cache/debs"
+			# shellcheck disable=SC2046
+			(cd "$cache/debs" && timeout 600 apt-get $(apt_opts "$s") -qq download "$pkg") >&2 || {
+				echo "vm-test: $s: cannot download $pkg" >&2
+				return 1
+			}
+			deb=$(find "$cache/debs" -maxdepth 1 -name "${pkg}_*.deb" | sort -V | tail -n 1)
+		fi
+	else
+		echo "vm-test: $s: the archive cannot be reached (apt-get update: $(tail -n 1 "$cache/apt/$s/update.log")); looking for a cached kernel" >&2
+		deb=$(find "$cache/debs" -maxdepth 1 -name 'linux-image-*.deb' 2>/dev/null |
+			while read -r f; do
+				[ "$(cat "$cache/kernels/$(basename "$f" .deb)/suite" 2>/dev/null)" = "$s" ] && echo "$f"
+			done | sort -V | tail -n 1)
+		[ -n "$deb" ] || return 1
+	fi
+	k=$cache/kernels/$(basename "$deb" .deb)
+	if [ ! -s "$k/vmlinux" ] || ! cmp -s "$k/wanted" <(wanted_modules); then
+		unpack_kernel "$deb" "$k" "$s" >&2 || return 1
+	fi
+	echo "$k"
+}
+
+# Modules the VM loads (with their dependencies), in this order. Missing
+# ones (built in, or not in this kernel: fscache on 6.12) are skipped.
+wanted_modules() {
+	printf '%s\n' virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
+		virtio_pci virtio_rng netfs fscache 9pnet 9pnet_virtio 9p overlay \
+		inet_diag tcp_diag udp_diag unix_diag mptcp_diag veth dummy \
+		sch_tbf sch_htb sch_ingress cls_u32 act_mirred ifb
+}
+
+modinfo_depends() { # FILE
+	case "$1" in
+	*.xz) xz -dc "$1" ;;
+	*.zst) zstd -qdc "$1" ;;
+	*) cat "$1" ;;
+	esac | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '
+}
+
+# The payload of a bzImage (xz or zstd for Debian), like the kernel's
+# scripts/extract-vmlinux: an uncompressed ELF boots 1-3 s sooner.
+extract_vmlinux() { # BZIMAGE OUT
+	local off
+	for magic in '\xfd7zXZ\x00:xz -dc' '\x28\xb5\x2f\xfd:zstd -qdc'; do
+		for off in $(LC_ALL=C grep -aboP "${magic%%:*}" "$1" | cut -d: -f1); do
+			tail -c +"$((off + 1))" "$1" | ${magic#*:} >"$2" 2>/dev/null || true
+			[ "$(head -c 4 "$2" | od -An -c | tr -d ' ')" = '177ELF' ] && return 0
+		done
+	done
+	return 1
+}
+
+unpack_kernel() { # DEB DIR SUITE
+	local deb=$1 k=$2 x mods ver m f seen=" " order=()
+	echo "vm-test: unpacking ${deb##*/}"
+	x=$(mktemp -d "$tmp/unpack.XXXXXX")
+	dpkg-deb -x "$deb" "$x"
+	mods=$(find "$x" -maxdepth 4 -type d -path '*/lib/modules/*' | head -n 1)
+	ver=${mods##*/}
+	rm -rf "$k"
+	mkdir -p "$k/modules"
+	extract_vmlinux "$x"/boot/vmlinuz-* "$k/vmlinux" || {
+		echo "vm-test: no kernel image found in ${deb##*/}" >&2
+		return 1
+	}
+	declare -A path=()
+	while read -r f; do
+		m=${f##*/}
+		m=${m%%.ko*}
+		path[${m//-/_}]=$f
+	done < <(find "$mods/kernel" -name '*.ko*')
+	add() { # depth-first: dependencies before the module
+		local n=${1//-/_} d
+		case "$seen" in *" $n "*) return 0 ;; esac
+		seen+="$n "
+		[ -n "${path[$n]:-}" ] || return 0
+		for d in $(modinfo_depends "${path[$n]}"); do add "$d"; done
+		order+=("$n")
+	}
+	while read -r m; do add "$m"; done < <(wanted_modules)
+	for m in "${order[@]}"; do
+		case "${path[$m]}" in
+		*.xz) xz -dc "${path[$m]}" ;;
+		*.zst) zstd -qdc "${path[$m]}" ;;
+		*) cat "${path[$m]}" ;;
+		esac >"$k/modules/$m.ko"
+	done
+	printf '%s\n' "${order[@]}" >"$k/order"
+	echo "$ver" >"$k/release"
+	dpkg-deb -f "$deb" Version >"$k/version"
+	echo "$3" >"$k/suite"
+	wanted_modules >"$k/wanted"
+	rm -rf "$x"
+}
+
+# ---- the VM ----
+
+# The initramfs: static busybox, the modules, scripts/vm/init.
+make_initramfs() { # KERNELDIR OUT
+	local r=$tmp/initramfs m i=0
+	rm -rf "$r"
+	mkdir -p "$r"/{bin,dev,proc,sys,newroot,modules}
+	cp "$busybox" "$r/bin/busybox"
+	ln -s busybox "$r/bin/sh"
+	cp scripts/vm/init "$r/init"
+	chmod 755 "$r/init"
+	while read -r m; do
+		i=$((i + 1))
+		cp "$1/modules/$m.ko" "$r/modules/$(printf %02d "$i")-$m.ko"
+	done <"$1/order"
+	(cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >"$2"
+}
+
+run_kernel() { # KERNEL
+	local want=$1 s k rel ver res log rc=0 start secs
+	s=$(suite_of "$want") || {
+		echo "vm-test: unknown kernel \"$want\" (6.1, 6.12 or a Debian suite name)" >&2
+		return 1
+	}
+	k=$(kernel_dir "$s") || {
+		echo "vm-test: kernel $want (Debian $s) cannot be had: not downloadable and not cached; not tested" >&2
+		return 1
+	}
+	rel=$(cat "$k/release")
+	ver=$(cat "$k/version")
+	res=$tmp/out-$s
+	rm -rf "$res"
+	mkdir -p "$res"
+	cat >"$res/job" <<-EOF
+		TOP='$top'
+		BUILD='$build'
+		SUITES='$suites'
+		KREL='$rel'
+	EOF
+	make_initramfs "$k" "$tmp/initramfs-$s.gz"
+	log=$tmp/console-$s.log
+	echo "# kernel $want: Debian $s linux-image-$rel $ver (qemu TCG, 1 vCPU, 1 GiB), suites: $suites" >&2
+	start=$(date +%s)
+	qemu-system-x86_64 -accel tcg -M q35 -bios /usr/share/qemu/qboot.rom \
+		-m 1024 -smp 1 -nographic -no-reboot -nic none \
+		-device virtio-rng-pci \
+		-kernel "$k/vmlinux" -initrd "$tmp/initramfs-$s.gz" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=4 mptcpshim.guest=$top/scripts/vm/guest.sh" \
+		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+		-virtfs "local,path=$res,mount_tag=results,security_model=none,multidevs=remap" \
+		</dev/null >"$log" 2>&1 &
+	qemu_pid=$!
+	# Bounded: the guest powers off when done; kill qemu past the limit.
+	local waited=0
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		if [ "$waited" -ge "$timeout_s" ]; then
+			echo "vm-test: kernel $want: still running after $timeout_s s; stopping qemu" >&2
+			kill -TERM "$qemu_pid" 2>/dev/null || true
+			sleep 1
+			kill -KILL "$qemu_pid" 2>/dev/null || true
+			rc=1
+			break
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+	wait "$qemu_pid" 2>/dev/null || true
+	qemu_pid=
+	secs=$(($(date +%s) - start))
+	[ -n "$out" ] && mkdir -p "$out" && cp "$log" "$out/console-$s.log"
+	if [ ! -e "$res/done" ]; then
+		echo "vm-test: kernel $want: the guest did not finish; last console lines:" >&2
+		tail -n 30 "$log" | sed 's/^/    /' >&2
+		rc=1
+	fi
+	report "$want" "$s" "$rel" "$res" "$secs" || rc=1
+	return "$rc"
+}
+
+# One TAP stream per kernel from the guest's per-suite TAP files.
+total_pass=0 total_fail=0 total_skip=0
+report() { # KERNEL SUITE RELEASE RESULTS SECONDS
+	local want=$1 s=$2 rel=$3 res=$4 secs=$5 n=0 f line name p=0 fl=0 sk=0 tap
+	tap=$tmp/tap-$s
+	: >"$tap"
+	if [ "$optprobe" = 1 ]; then
+		if [ -s "$res/optprobe.out" ]; then
+			echo "== kernel $rel"
+			cat "$res/optprobe.out"
+			[ -n "$out" ] && cp "$res/optprobe.out" "$out/optprobe-$rel.txt"
+			cat "$res/uname" 2>/dev/null | sed 's/^/# uname: /'
+			return 0
+		fi
+		return 1
+	fi
+	for name in $suites; do
+		f=$res/$name.tap
+		if [ ! -s "$f" ]; then
+			n=$((n + 1))
+			fl=$((fl + 1))
+			echo "not ok $n $name: no result (the suite did not run to its end)" >>"$tap"
+			continue
+		fi
+		while IFS= read -r line; do
+			case "$line" in
+			"ok "*"# skip"* | "ok "*"# SKIP"*)
+				n=$((n + 1)) sk=$((sk + 1))
+				echo "ok $n $name: $(sed -E 's/^ok [0-9]+ //' <<<"$line")" >>"$tap"
+				;;
+			"ok "*)
+				n=$((n + 1)) p=$((p + 1))
+				echo "ok $n $name: $(sed -E 's/^ok [0-9]+ //' <<<"$line")" >>"$tap"
+				;;
+			"not ok "*)
+				n=$((n + 1)) fl=$((fl + 1))
+				echo "not ok $n $name: $(sed -E 's/^not ok [0-9]+ //' <<<"$line")" >>"$tap"
+				;;
+			[0-9]*..[0-9]*) ;; # the suite's own plan
+			"#"*) echo "$line" >>"$tap" ;;
+			*) echo "# $line" >>"$tap" ;;
+			esac
+		done <"$f"
+		if [ -s "$res/$name.rc" ] && [ "$(cat "$res/$name.rc")" != 0 ] &&
+			! grep -q '^not ok' "$f"; then
+			n=$((n + 1)) fl=$((fl + 1))
+			echo "not ok $n $name: exited with status $(cat "$res/$name.rc")" >>"$tap"
+		fi
+	done
+	echo "# kernel $want: Debian $s, $rel ($(cat "$res/uname" 2>/dev/null || echo '?'))"
+	echo "1..$n"
+	cat "$tap"
+	echo "# kernel $rel: $p passed, $fl failed, $sk skipped ($secs s boot to power-off)"
+	if [ -n "$out" ]; then
+		mkdir -p "$out"
+		{
+			echo "1..$n"
+			cat "$tap"
+		} >"$out/$s.tap"
+		cp -r "$res" "$out/results-$s"
+	fi
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + fl))
+	total_skip=$((total_skip + sk))
+	[ "$fl" -eq 0 ]
+}
+
+status=0
+for kv in "${kernels[@]}"; do
+	run_kernel "$kv" || status=1
+done
+if [ "$optprobe" = 0 ]; then
+	echo "vm-test: $total_pass passed, $total_fail failed, $total_skip skipped"
+fi
+exit "$status"

@@ -1,0 +1,96 @@
+#!/bin/bash
+# Runs as PID 1 in the VMs of scripts/vm-test.sh, on the host's userland
+# (read-only over 9p): makes the writable places the tests need, runs the
+# suites named in /run/vm-results/job and writes their TAP output there,
+# then powers the VM off. Not meant to be run on a host.
+res=/run/vm-results
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 TERM=dumb
+off() {
+	sync
+	/bin/busybox poweroff -f
+}
+trap off EXIT
+[ "$$" -eq 1 ] || {
+	echo "guest.sh: runs only as PID 1 of the VM" >&2
+	exit 2
+}
+# shellcheck source=/dev/null
+. "$res/job" || exit 1
+
+mounts() {
+	local d
+	mount -t tmpfs -o mode=1777 tmpfs /tmp
+	for d in /var/tmp /var/log /root /var/lib/nginx /var/cache /home /srv; do
+		[ -d "$d" ] && mount -t tmpfs -o mode=755 tmpfs "$d"
+	done
+	chmod 1777 /var/tmp
+	mkdir -p /var/log/nginx /run/netns /run/lock /dev/pts /dev/shm
+	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+	mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+	ln -sf /proc/self/fd /dev/fd
+	ln -sf /proc/self/fd/0 /dev/stdin
+	ln -sf /proc/self/fd/1 /dev/stdout
+	ln -sf /proc/self/fd/2 /dev/stderr
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
+	# The source and build trees: the tests write into them (meson's
+	# logs, bats' files), the host's stay untouched.
+	local n=0 t
+	for t in "$TOP" "$BUILD"; do
+		case "$t" in "$TOP"/*) [ "$t" != "$TOP" ] && [ "$n" -gt 0 ] && continue ;; esac
+		n=$((n + 1))
+		mkdir -p "/run/ovl/$n/up" "/run/ovl/$n/work"
+		mount -t overlay overlay \
+			-o "lowerdir=$t,upperdir=/run/ovl/$n/up,workdir=/run/ovl/$n/work" "$t" ||
+			echo "guest.sh: no overlay on $t" >&2
+	done
+	ip link set lo up
+	hostname mptcpshim-vm
+}
+mounts >"$res/mounts.log" 2>&1
+
+uname -rv >"$res/uname"
+{
+	echo "kernel: $(uname -r)"
+	echo "net.mptcp.enabled: $(sysctl -n net.mptcp.enabled 2>&1)"
+	echo "modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
+} >"$res/env"
+cd "$TOP" || exit 1
+export MPTCPSHIM_BUILD=$BUILD
+
+# meson's results as TAP (from its testlog.json).
+meson_tap() {
+	meson test -C "$BUILD" --no-rebuild --print-errorlogs >"$res/meson.log" 2>&1
+	echo "$?" >"$res/meson.rc"
+	python3 - "$BUILD/meson-logs/testlog.json" <<-'PY'
+		import json, sys
+		rows = [json.loads(l) for l in open(sys.argv[1])]
+		print("1..%d" % len(rows))
+		for i, r in enumerate(rows, 1):
+		    name = "%s %s" % (r.get("suite", [""])[0] if isinstance(r.get("suite"), list) else "", r["name"])
+		    if r["result"] == "OK":
+		        print("ok %d %s" % (i, name))
+		    elif r["result"] == "SKIP":
+		        print("ok %d %s # skip" % (i, name))
+		    else:
+		        print("not ok %d %s (%s)" % (i, name, r["result"]))
+	PY
+}
+
+for s in $SUITES; do
+	echo "guest: suite $s on $(uname -r)" >/dev/console
+	case "$s" in
+	meson) meson_tap >"$res/meson.tap" 2>>"$res/meson.log" ;;
+	optprobe)
+		"$BUILD/tests/optprobe" >"$res/optprobe.out" 2>"$res/optprobe.err"
+		echo "$?" >"$res/optprobe.rc"
+		;;
+	*)
+		bats --tap "tests/bats/$s.bats" >"$res/$s.tap" 2>"$res/$s.err"
+		echo "$?" >"$res/$s.rc"
+		grep -c '^not ok' "$res/$s.tap" | sed "s/^/guest: $s: failures: /" >/dev/console
+		;;
+	esac
+done
+touch "$res/done"
