@@ -4,9 +4,18 @@
  * (see tests/meson.build: ports 41000-41999, 127.0.0.2:43000 and
  * [::1]:43001 are listed; 42000-42999 are not).
  *
- * Every check reads what the kernel says: SO_PROTOCOL of the listener and
- * of accepted sockets, TCP_IS_MPTCP from the client side, getsockopt()
- * values, fcntl() flags.
+ * Every check reads what the kernel says, through the raw system call
+ * where the library interposes (kcheck.h): SO_PROTOCOL of the listener
+ * and of accepted sockets, whether the client's connection is MPTCP
+ * (MPTCP_INFO on every supported kernel, TCP_IS_MPTCP where it exists),
+ * getsockopt() values, fcntl() flags.
+ *
+ * Kernel-aware: an option that this kernel's MPTCP sockets refuse is
+ * expected to give exactly what the library promises - the listener
+ * converted and the option skipped when it is in the `tolerate` list
+ * ($MPTCPSHIM_TOLERATE, else the documented default), otherwise the
+ * program's TCP socket kept with the option in force (fallback). Which
+ * way each option went is printed with the kernel's release.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,32 +38,33 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
-#ifndef TCP_IS_MPTCP
-#define TCP_IS_MPTCP 43
-#endif
+#include "../tools/kcheck.h"
 
 #define LISTED_LO   41000
 #define LISTED_HI   41999
 #define UNLISTED_LO 42000
 #define UNLISTED_HI 42999
 
-/* The kernel's answer: the library answers IPPROTO_TCP to the program
- * for a socket it converted, so ask without it. */
+/* The kernel's SO_PROTOCOL (the library answers 6 for what it converted). */
 static int proto_of(int fd)
 {
-	int v = -1;
-	socklen_t l = sizeof(v);
+	int v = k_protocol(fd);
 
-	assert_int_equal(
-		syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &v, &l),
-		0);
+	assert_int_not_equal(v, -1);
 	return v;
+}
+
+static const char *kernel_release(void)
+{
+	static struct utsname u;
+
+	if (!u.release[0] && uname(&u) != 0)
+		return "?";
+	return u.release;
 }
 
 static socklen_t make_addr(int family, const char *a, int port,
@@ -114,16 +124,17 @@ static int listen_listed(int family, const char *addr, int *port)
 }
 
 /* Connects a client (MPTCP or TCP) to addr:port, exchanges a message with
- * the accepted socket and returns the client's TCP_IS_MPTCP. The accepted
- * socket's protocol goes to *accepted_proto. */
+ * the accepted socket and returns whether the kernel reports the client's
+ * connection as MPTCP (1) or TCP (0). The accepted socket's protocol goes
+ * to *accepted_proto. */
 static int exchange(int lfd, int family, const char *addr, int port,
 		    int client_proto, int *accepted_proto)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = make_addr(family, addr, port, &ss);
 	int c = socket(family, SOCK_STREAM, client_proto);
-	int is_mptcp = -1, a;
-	socklen_t l = sizeof(is_mptcp);
+	int is_mptcp, a;
+	const char *why;
 	char buf[8] = "";
 
 	assert_true(c >= 0);
@@ -138,8 +149,9 @@ static int exchange(int lfd, int family, const char *addr, int port,
 	assert_int_equal(write(a, "pong", 4), 4);
 	assert_int_equal(read(c, buf, 4), 4);
 	assert_memory_equal(buf, "pong", 4);
-	assert_int_equal(
-		getsockopt(c, IPPROTO_TCP, TCP_IS_MPTCP, &is_mptcp, &l), 0);
+	is_mptcp = k_is_mptcp(c, &why);
+	if (is_mptcp < 0)
+		fail_msg("client socket: %s: %s", why, strerror(errno));
 	close(a);
 	close(c);
 	return is_mptcp;
@@ -275,19 +287,55 @@ static void test_outbound_stays_tcp(void **state)
 	close(fd);
 }
 
-/* A socket the program made MPTCP itself is left alone. */
+/* A socket the program made MPTCP itself is left alone, on a listed port
+ * (where the library would convert a TCP socket) and on an unlisted one:
+ * the kernel and the program both see MPTCP, and it serves MPTCP. */
+static void make_mptcp(int *fd, int family)
+{
+	*fd = socket(family, SOCK_STREAM, IPPROTO_MPTCP);
+	assert_true(*fd >= 0);
+}
+
 static void test_already_mptcp(void **state)
 {
-	struct sockaddr_storage ss;
-	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
-	int port = UNLISTED_LO + rand() % 1000;
-	socklen_t len = make_addr(AF_INET, "127.0.0.1", port, &ss);
+	static const int ranges[2][2] = {{LISTED_LO, LISTED_HI},
+					 {UNLISTED_LO, UNLISTED_HI}};
 
 	(void)state;
-	assert_true(fd >= 0);
-	if (bind(fd, (struct sockaddr *)&ss, len) == 0)
+	for (int r = 0; r < 2; r++) {
+		int port = 0, fd = -1, v = -1, proto;
+		socklen_t l = sizeof(v);
+
+		for (int tries = 0; tries < 200 && fd < 0; tries++) {
+			struct sockaddr_storage ss;
+			int p = ranges[r][0] +
+				rand() % (ranges[r][1] - ranges[r][0] + 1);
+			socklen_t len = make_addr(AF_INET, "127.0.0.1", p, &ss);
+
+			make_mptcp(&fd, AF_INET);
+			if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+				assert_int_equal(errno, EADDRINUSE);
+				close(fd);
+				fd = -1;
+				continue;
+			}
+			port = p;
+		}
+		if (fd < 0)
+			fail_msg("no free port in %d-%d", ranges[r][0],
+				 ranges[r][1]);
 		assert_int_equal(proto_of(fd), IPPROTO_MPTCP);
-	close(fd);
+		/* the program, through the library, sees its own socket */
+		assert_int_equal(
+			getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &l), 0);
+		assert_int_equal(v, IPPROTO_MPTCP);
+		assert_int_equal(listen(fd, 4), 0);
+		assert_int_equal(exchange(fd, AF_INET, "127.0.0.1", port,
+					  IPPROTO_MPTCP, &proto),
+				 1);
+		assert_int_equal(proto, IPPROTO_MPTCP);
+		close(fd);
+	}
 }
 
 /* Entries with an address match only a bind to that address. */
@@ -376,18 +424,97 @@ static void set_opt(int fd, void *arg)
 		fail_msg("setsockopt(%s): %s", o->name, strerror(errno));
 }
 
+/* The option as the kernel reports it (raw: past the library). */
 static socklen_t get_opt(int fd, const struct opt *o, unsigned char *buf)
 {
 	socklen_t l = 64;
 
 	memset(buf, 0, 64);
-	if (getsockopt(fd, o->level, o->opt, buf, &l) != 0)
+	if (k_getsockopt(fd, o->level, o->opt, buf, &l) != 0)
 		fail_msg("getsockopt(%s): %s", o->name, strerror(errno));
 	return l;
 }
 
+/* Does this kernel's MPTCP socket refuse the option (set before bind(),
+ * where the library replays it)? 0 or the errno (ENOPROTOOPT,
+ * EOPNOTSUPP). Asked with raw system calls, past the library. */
+static int mptcp_refuses(const struct opt *o)
+{
+	int fd =
+		(int)syscall(SYS_socket, o->family, SOCK_STREAM, IPPROTO_MPTCP);
+	int e = 0;
+
+	assert_true(fd >= 0);
+	if (syscall(SYS_setsockopt, fd, o->level, o->opt, o->val, o->len) != 0)
+		e = errno;
+	close(fd);
+	if (e && e != ENOPROTOOPT && e != EOPNOTSUPP)
+		fail_msg("%s on an MPTCP socket: unexpected %s", o->name,
+			 strerror(e));
+	return e;
+}
+
+/* The documented default of `tolerate` (README), used when the test's
+ * environment does not name the list. */
+#define DOC_TOLERATE_DEFAULT                                                   \
+	"TCP_NODELAY,TCP_CORK,TCP_KEEPIDLE,TCP_KEEPINTVL,TCP_KEEPCNT,"         \
+	"TCP_DEFER_ACCEPT,TCP_FASTOPEN"
+
+static int tolerated(const char *name)
+{
+	const char *list = getenv("MPTCPSHIM_TOLERATE");
+	size_t n = strlen(name);
+
+	if (!list)
+		list = DOC_TOLERATE_DEFAULT;
+	for (const char *p = list; *p;) {
+		size_t l = strcspn(p, ",");
+
+		while (*p == ' ')
+			p++, l--;
+		if (l >= n && strncmp(p, name, n) == 0 &&
+		    (p[n] == ',' || p[n] == ' ' || p[n] == '\0'))
+			return 1;
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/* What the library promises for option o on this kernel. */
+enum outcome { COPIED, SKIPPED, FALLBACK };
+
+static enum outcome expected(const struct opt *o)
+{
+	int e = mptcp_refuses(o);
+
+	if (!e)
+		return COPIED;
+	if (tolerated(o->name)) {
+		print_message("%s: refused by MPTCP sockets on %s (%s), in "
+			      "`tolerate`: converted without it\n",
+			      o->name, kernel_release(), strerrorname_np(e));
+		return SKIPPED;
+	}
+	print_message("%s: refused by MPTCP sockets on %s (%s), not in "
+		      "`tolerate`: the listener stays TCP\n",
+		      o->name, kernel_release(), strerrorname_np(e));
+	return FALLBACK;
+}
+
+static void same_value(int tcp, int other, const struct opt *o)
+{
+	unsigned char want[64], got[64];
+	socklen_t wl = get_opt(tcp, o, want), gl = get_opt(other, o, got);
+
+	if (wl != gl || memcmp(want, got, wl) != 0)
+		fail_msg("%s differs after conversion", o->name);
+}
+
 /* Each option set before bind() is in force on the converted socket with
- * the value a plain TCP socket given the same option reports. */
+ * the value a plain TCP socket given the same option reports - or, where
+ * this kernel's MPTCP socket refuses it, what the library promises. */
 static void test_options_copied(void **state)
 {
 	(void)state;
@@ -397,20 +524,23 @@ static void test_options_copied(void **state)
 		 * specific IPv6 address the kernel reports V6ONLY=1 for TCP
 		 * but keeps 0 for MPTCP (a kernel difference, harmless). */
 		const char *addr = o->family == AF_INET ? "127.0.0.1" : "::";
-		unsigned char want[64], got[64];
-		socklen_t wl, gl;
+		enum outcome want = expected(o);
 		int tcp = listen_in(o->family, 0, addr, UNLISTED_LO,
 				    UNLISTED_HI, set_opt, (void *)o, NULL);
 		int conv = listen_in(o->family, 0, addr, LISTED_LO, LISTED_HI,
 				     set_opt, (void *)o, NULL);
 
-		if (proto_of(conv) != IPPROTO_MPTCP)
-			fail_msg("%s: listener not converted", o->name);
 		assert_int_equal(proto_of(tcp), IPPROTO_TCP);
-		wl = get_opt(tcp, o, want);
-		gl = get_opt(conv, o, got);
-		if (wl != gl || memcmp(want, got, wl) != 0)
-			fail_msg("%s differs after conversion", o->name);
+		if (want == FALLBACK) {
+			if (proto_of(conv) != IPPROTO_TCP)
+				fail_msg("%s: refused, not tolerated, yet "
+					 "converted",
+					 o->name);
+		} else if (proto_of(conv) != IPPROTO_MPTCP) {
+			fail_msg("%s: listener not converted", o->name);
+		}
+		if (want != SKIPPED)
+			same_value(tcp, conv, o);
 		close(tcp);
 		close(conv);
 	}
@@ -427,25 +557,26 @@ static void set_all_v4(int fd, void *arg)
 
 static void test_all_options_together(void **state)
 {
+	enum outcome want[sizeof(options) / sizeof(options[0])];
+	int fallback = 0;
 	int conv = listen_in(AF_INET, 0, "127.0.0.1", LISTED_LO, LISTED_HI,
 			     set_all_v4, NULL, NULL);
 	int tcp = listen_in(AF_INET, 0, "127.0.0.1", UNLISTED_LO, UNLISTED_HI,
 			    set_all_v4, NULL, NULL);
 
 	(void)state;
-	assert_int_equal(proto_of(conv), IPPROTO_MPTCP);
 	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
-		const struct opt *o = &options[i];
-		unsigned char want[64], got[64];
-		socklen_t wl, gl;
-
-		if (o->family != AF_INET)
-			continue;
-		wl = get_opt(tcp, o, want);
-		gl = get_opt(conv, o, got);
-		if (wl != gl || memcmp(want, got, wl) != 0)
-			fail_msg("%s differs after conversion", o->name);
+		want[i] = options[i].family == AF_INET ? expected(&options[i])
+						       : COPIED;
+		fallback |= want[i] == FALLBACK;
 	}
+	/* one refused option that is not tolerated keeps the TCP socket */
+	assert_int_equal(proto_of(conv),
+			 fallback ? IPPROTO_TCP : IPPROTO_MPTCP);
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (options[i].family == AF_INET &&
+		    (fallback || want[i] != SKIPPED))
+			same_value(tcp, conv, &options[i]);
 	close(conv);
 	close(tcp);
 }
@@ -511,12 +642,22 @@ static void set_user_timeout(int fd, void *arg)
 
 static void test_fallback_refused_option(void **state)
 {
-	int port, v = 0;
+	static const int ut = 5000;
+	static const struct opt o = {"TCP_USER_TIMEOUT", AF_INET, IPPROTO_TCP,
+				     TCP_USER_TIMEOUT,	 &ut,	  sizeof(ut)};
+	int port, v = 0, fd;
 	socklen_t l = sizeof(v);
-	int fd = listen_in(AF_INET, 0, "127.0.0.1", LISTED_LO, LISTED_HI,
-			   set_user_timeout, NULL, &port);
 
 	(void)state;
+	if (!mptcp_refuses(&o) || tolerated(o.name)) {
+		print_message(
+			"kernel %s: MPTCP sockets accept TCP_USER_TIMEOUT "
+			"(or it is tolerated): no fallback to test\n",
+			kernel_release());
+		skip();
+	}
+	fd = listen_in(AF_INET, 0, "127.0.0.1", LISTED_LO, LISTED_HI,
+		       set_user_timeout, NULL, &port);
 	assert_int_equal(proto_of(fd), IPPROTO_TCP);
 	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &l),
 			 0);
@@ -590,25 +731,37 @@ static void test_flags_preserved(void **state)
 	check_flags(0, cloexec_fcntl, 0, 1);
 }
 
-/* The fd number does not change. */
+/* Open fds of this process (below 1024: the test opens few). */
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return n;
+}
+
+/* The conversion happens on the program's fd number and leaves exactly
+ * one fd behind: the socket it made. The fd the program bound is the
+ * MPTCP listener and nothing else is left open. */
 static void test_same_fd(void **state)
 {
-	struct sockaddr_storage ss;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port = LISTED_LO + rand() % 1000;
-	socklen_t len = make_addr(AF_INET, "127.0.0.1", port, &ss);
-	int probe;
+	int before = count_fds(), port, fd, proto;
 
 	(void)state;
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-		skip(); /* port busy; the other tests cover conversion */
+	fd = listen_in(AF_INET, 0, "127.0.0.1", LISTED_LO, LISTED_HI, NULL,
+		       NULL, &port);
 	assert_int_equal(proto_of(fd), IPPROTO_MPTCP);
-	/* no extra fd stays open: the next fd is the lowest free one */
-	probe = dup(0);
-	assert_true(probe != fd);
-	close(probe);
-	assert_true(fcntl(probe, F_GETFD) == -1 && errno == EBADF);
+	assert_int_equal(count_fds(), before + 1);
+	/* and it is the fd that accepts the MPTCP clients */
+	assert_int_equal(
+		exchange(fd, AF_INET, "127.0.0.1", port, IPPROTO_MPTCP, &proto),
+		1);
+	assert_int_equal(proto, IPPROTO_MPTCP);
+	assert_int_equal(count_fds(), before + 1);
 	close(fd);
+	assert_int_equal(count_fds(), before);
 }
 
 /* ---- results and errno ---- */

@@ -9,8 +9,9 @@
       (N: SO_PROTOCOL of the accepted socket, 262 = MPTCP).
   client --mptcp|--tcp ADDR PORT
       connects, exchanges one byte each way (so that an MPTCP connection
-      is fully established), prints "is_mptcp=M" (TCP_IS_MPTCP from the
-      client side) and keeps the connection open until killed.
+      is fully established), prints "is_mptcp=M" (from the client side,
+      kcheck.is_mptcp: MPTCP_INFO, and TCP_IS_MPTCP where it exists) and
+      keeps the connection open until killed.
 Runs at most 120 s.
 """
 import select
@@ -19,8 +20,9 @@ import socket
 import sys
 import time
 
+from kcheck import is_mptcp
+
 IPPROTO_MPTCP = 262
-TCP_IS_MPTCP = 43
 
 
 def server(addr, ports):
@@ -55,8 +57,7 @@ def client(kind, addr, port):
     c.connect((addr, int(port)))
     c.recv(1)
     c.sendall(b"y")
-    print("is_mptcp=%d" % c.getsockopt(socket.IPPROTO_TCP, TCP_IS_MPTCP),
-          flush=True)
+    print("is_mptcp=%d" % is_mptcp(c), flush=True)
     time.sleep(120)
 
 

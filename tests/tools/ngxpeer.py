@@ -3,8 +3,10 @@
 """ngxpeer: the clients and tiny backends the nginx bats suite talks to.
 
 Clients print, first, what the kernel says about their own socket:
-"is_mptcp=N" (getsockopt TCP_IS_MPTCP: 1 = the connection really is MPTCP,
-0 = plain TCP or a fallback), then what the server answered.
+"is_mptcp=N" (1 = the connection really is MPTCP, 0 = plain TCP or a
+fallback; kcheck.is_mptcp: MPTCP_INFO, which every supported kernel has,
+and TCP_IS_MPTCP where the kernel has it, 6.10+), then what the server
+answered. A client whose kernel answers disagree fails.
 
   http [--tcp] [--host H] ADDR PORT [PATH]
       one HTTP/1.0 request; prints is_mptcp, status=CODE, body=FIRST LINE
@@ -39,7 +41,8 @@ import sys
 import threading
 import time
 
-TCP_IS_MPTCP = 43
+from kcheck import is_mptcp as kernel_is_mptcp
+
 TCP_FASTOPEN = 23
 SYS_PIDFD_GETFD = 438
 HOLD_MAX = 30.0
@@ -54,11 +57,7 @@ def connect(addr, port, tcp, timeout=5.0):
     s = socket.socket(family_of(addr), socket.SOCK_STREAM, proto)
     s.settimeout(timeout)
     s.connect((addr, int(port)))
-    try:
-        is_mptcp = s.getsockopt(socket.IPPROTO_TCP, TCP_IS_MPTCP)
-    except OSError:
-        is_mptcp = -1
-    return s, is_mptcp
+    return s, kernel_is_mptcp(s)
 
 
 def recv_all(s):

@@ -6,7 +6,9 @@
  *                    [--clearenv] [--fd-limit] [--count-fds] ADDR PORT
  *       socket(0), options, bind, listen (N times with --count, for
  *       SO_REUSEPORT groups); prints "fd=N proto=P" for each, where P is
- *       the kernel's SO_PROTOCOL (262 = MPTCP); with --serve answers N
+ *       the kernel's SO_PROTOCOL (262 = MPTCP; read with the raw system
+ *       call: under the library, getsockopt() answers 6 for a socket it
+ *       converted); with --serve answers N
  *       connections with "proto=P\n" (the accepted socket's protocol);
  *       with --exec, re-executes itself on the listener (fork + execve
  *       without FD_CLOEXEC, as nginx's binary upgrade does); --clearenv
@@ -19,8 +21,11 @@
  *       failed call) and after closing every socket it made. A bind()
  *       or listen() failure still prints it, after the error.
  *   shimprobe connect [--tcp|--mptcp] [--send TEXT] [--read] ADDR PORT
- *       connects, prints "proto=P is_mptcp=M" from the client side
- *       (TCP_IS_MPTCP), sends TEXT and prints the first reply line.
+ *       connects, prints "proto=P is_mptcp=M" from the client side (M:
+ *       1 = the kernel reports an MPTCP connection, 0 = TCP or fallen
+ *       back, -1 = its answers disagree; see kcheck.h: MPTCP_INFO on every
+ *       kernel, TCP_IS_MPTCP too where it exists), sends TEXT and prints
+ *       the first reply line.
  *   shimprobe inherited FD [--serve N]
  *       prints the protocol of an inherited listener and serves on it:
  *       "inherited fd=N proto=P said=S", P the kernel's, S what
@@ -43,15 +48,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
-#ifndef TCP_IS_MPTCP
-#define TCP_IS_MPTCP 43
-#endif
+#include "kcheck.h"
 
 static int die(const char *what)
 {
@@ -95,12 +94,7 @@ static int parse_addr(const char *a, const char *p, struct sockaddr_storage *ss,
  * for a socket it converted, so ask without it. */
 static int proto_of(int fd)
 {
-	int v = -1;
-	socklen_t l = sizeof(v);
-
-	if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &v, &l) != 0)
-		return -1;
-	return v;
+	return k_protocol(fd);
 }
 
 struct optname {
@@ -325,9 +319,9 @@ static int cmd_inherited(int argc, char **argv)
 static int cmd_connect(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
-	socklen_t len, l;
-	const char *send = NULL;
-	int proto = IPPROTO_MPTCP, fd, family, is_mptcp = -1, do_read = 0;
+	socklen_t len;
+	const char *send = NULL, *why;
+	int proto = IPPROTO_MPTCP, fd, family, is_mptcp, do_read = 0;
 	int i;
 
 	for (i = 0; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -352,9 +346,9 @@ static int cmd_connect(int argc, char **argv)
 		return die("socket");
 	if (connect(fd, (struct sockaddr *)&ss, len) != 0)
 		return die("connect");
-	l = sizeof(is_mptcp);
-	if (getsockopt(fd, IPPROTO_TCP, TCP_IS_MPTCP, &is_mptcp, &l) != 0)
-		is_mptcp = -1;
+	is_mptcp = k_is_mptcp(fd, &why);
+	if (is_mptcp < 0)
+		fprintf(stderr, "shimprobe: %s: %s\n", why, strerror(errno));
 	printf("proto=%d is_mptcp=%d\n", proto_of(fd), is_mptcp);
 	if (send && write(fd, send, strlen(send)) < 0)
 		return die("write");
