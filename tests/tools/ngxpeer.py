@@ -14,6 +14,10 @@ answered. A client whose kernel answers disagree fails.
       up to N requests (one connection each) for at most S seconds, until
       FILE exists; prints "requests=R ok=K failed=F mptcp=M" then one
       "body=TEXT count=C" line per distinct body (first line of it)
+  keepalive [--tcp] --count N ADDR PORT [PATH]
+      N HTTP/1.1 requests on one connection (keep-alive); prints is_mptcp,
+      then "request I: status=CODE length=BYTES" or "request I: error ..."
+      per request (it stops at the first error), then "ok=K of N"
   talk [--tcp] [--send TEXT] [--read] [--hold READY RELEASE] ADDR PORT
       sends TEXT (backslash escapes such as \r\n are decoded) if given,
       then with --read prints the first reply line as reply=...; with
@@ -130,6 +134,47 @@ def cmd_loop(a):
     print("requests=%d ok=%d failed=%d mptcp=%d" % (n, ok, failed, mptcp))
     for body, count in sorted(bodies.items()):
         print("body=%s count=%d" % (body, count))
+
+
+def read_response(r, s):
+    """One HTTP/1.1 response with a Content-Length: (status, body)."""
+    status = r.line().split(" ")[1]
+    length = 0
+    while True:
+        h = r.line()
+        if not h:
+            break
+        k, _, v = h.partition(":")
+        if k.strip().lower() == "content-length":
+            length = int(v)
+    body = r.buf
+    while len(body) < length:
+        b = s.recv(65536)
+        if not b:
+            raise EOFError("connection closed in the body")
+        body += b
+    r.buf = body[length:]
+    return status, body[:length]
+
+
+def cmd_keepalive(a):
+    s, is_mptcp = connect(a.addr, a.port, a.tcp)
+    ok = 0
+    with s:
+        print("is_mptcp=%d" % is_mptcp, flush=True)
+        r = Lines(s)
+        for i in range(1, a.count + 1):
+            try:
+                s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                           % a.path).encode())
+                status, body = read_response(r, s)
+            except (OSError, EOFError) as e:
+                print("request %d: error %s" % (i, e), flush=True)
+                break
+            print("request %d: status=%s length=%d" % (i, status, len(body)),
+                  flush=True)
+            ok += status == "200"
+    print("ok=%d of %d" % (ok, a.count))
 
 
 def hold(ready, release):
@@ -381,6 +426,12 @@ def main():
     q.add_argument("port")
     q.add_argument("path", nargs="?", default="/")
 
+    q = client("keepalive")
+    q.add_argument("--count", type=int, required=True)
+    q.add_argument("addr")
+    q.add_argument("port")
+    q.add_argument("path", nargs="?", default="/")
+
     q = client("talk")
     q.add_argument("--send")
     q.add_argument("--read", action="store_true")
@@ -413,7 +464,7 @@ def main():
 
     a = p.parse_args()
     handlers = {
-        "http": cmd_http, "loop": cmd_loop, "talk": cmd_talk, "udp": cmd_udp,
+        "http": cmd_http, "loop": cmd_loop, "keepalive": cmd_keepalive, "talk": cmd_talk, "udp": cmd_udp,
         "imap": mail_client, "pop3": mail_client, "smtp": mail_client,
         "sockopts": cmd_sockopts,
     }
