@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the project's tests on Debian's stock kernels, each booted in a VM.
 #
-#   scripts/vm-test.sh [--full | --suites LIST] [--out DIR] [--timeout S] [KERNEL...]
+#   scripts/vm-test.sh [--full | --suites LIST] [--jobs N] [--out DIR] [--timeout S] [KERNEL...]
 #   scripts/vm-test.sh --optprobe [--out DIR] [KERNEL...]
 #
 # KERNEL is 6.1 (Debian 12, bookworm), 6.12 (Debian 13, trixie) or a
@@ -16,6 +16,9 @@
 #    tests write and an overlay on the source and build trees;
 #  - runs the chosen suites of the host's build tree inside and prints
 #    one TAP stream per kernel (and one line per suite), then a summary.
+#
+# --jobs N boots up to N kernels at once (one vCPU each; default 1: the
+# machine may be shared). CI runs the default suites with --jobs 2.
 #
 # Suites: `meson` (meson test: unit and integration) and the names of
 # tests/bats/*.bats (shim, faults, nginx, ...). Default: nginx shim faults
@@ -33,6 +36,8 @@
 #
 # Exit status: 0 every test passed on every kernel; 1 a test failed or a
 # kernel could not be had or booted (said on stderr); 2 usage.
+# (One block, read whole before it runs: editing the file meanwhile is safe.)
+{
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -42,6 +47,7 @@ build=${MPTCPSHIM_BUILD:-$top/build}
 suites="nginx shim faults"
 out=
 timeout_s=
+jobs=1
 optprobe=0
 kernels=()
 
@@ -69,6 +75,11 @@ while [ "$#" -gt 0 ]; do
 		shift
 		;;
 	--optprobe) optprobe=1 ;;
+	--jobs)
+		[ "$#" -ge 2 ] && [ "$2" -ge 1 ] 2>/dev/null || usage
+		jobs=$2
+		shift
+		;;
 	--out)
 		[ "$#" -ge 2 ] || usage
 		out=$2
@@ -106,7 +117,7 @@ for c in qemu-system-x86_64 apt-get dpkg-deb xz zstd cpio; do
 	command -v "$c" >/dev/null || die "$c missing: run scripts/install-deps.sh"
 done
 busybox=/bin/busybox
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+[ -x "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1 ||
 	die "$busybox is not the static busybox (package busybox-static): run scripts/install-deps.sh"
 
 if [ ! -e "$build/libmptcpshim.so" ]; then
@@ -117,13 +128,23 @@ fi
 build=$(cd "$build" && pwd)
 
 tmp=$(mktemp -d /tmp/mptcpshim-vm.XXXXXX)
-qemu_pid=
+runners=()
+# Ends the qemu processes this run started (by their recorded pids) and
+# the runners of parallel boots, then removes the temporary directory.
 cleanup() {
-	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-		kill -TERM "$qemu_pid" 2>/dev/null || true
-		sleep 0.5
-		kill -KILL "$qemu_pid" 2>/dev/null || true
-	fi
+	local f p
+	for p in "${runners[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for f in "$tmp"/qemu-*.pid; do
+		[ -s "$f" ] || continue
+		p=$(cat "$f")
+		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+		qemu-system-x86_64*"$tmp"*)
+			kill -TERM "$p" 2>/dev/null || true
+			sleep 0.5
+			kill -KILL "$p" 2>/dev/null || true
+			;;
+		esac
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -131,7 +152,7 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
-flock -w 600 9 || die "another vm-test.sh holds $cache/.lock"
+flock -w 3600 9 || die "another vm-test.sh holds $cache/.lock (waited an hour)"
 
 # ---- kernels: which suite, private apt, download, unpack ----
 
@@ -314,16 +335,8 @@ make_initramfs() { # KERNELDIR OUT
 	(cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >"$2"
 }
 
-run_kernel() { # KERNEL
-	local want=$1 s k rel ver res log rc=0 start secs
-	s=$(suite_of "$want") || {
-		echo "vm-test: unknown kernel \"$want\" (6.1, 6.12 or a Debian suite name)" >&2
-		return 1
-	}
-	k=$(kernel_dir "$s") || {
-		echo "vm-test: kernel $want (Debian $s) cannot be had: not downloadable and not cached; not tested" >&2
-		return 1
-	}
+run_kernel() { # KERNEL SUITE KERNELDIR
+	local want=$1 s=$2 k=$3 rel ver res log rc=0 start secs qemu_pid
 	rel=$(cat "$k/release")
 	ver=$(cat "$k/version")
 	res=$tmp/out-$s
@@ -348,6 +361,7 @@ run_kernel() { # KERNEL
 		-virtfs "local,path=$res,mount_tag=results,security_model=none,multidevs=remap" \
 		</dev/null >"$log" 2>&1 &
 	qemu_pid=$!
+	echo "$qemu_pid" >"$tmp/qemu-$s.pid"
 	# Bounded: the guest powers off when done; kill qemu past the limit.
 	local waited=0
 	while kill -0 "$qemu_pid" 2>/dev/null; do
@@ -363,7 +377,7 @@ run_kernel() { # KERNEL
 		waited=$((waited + 1))
 	done
 	wait "$qemu_pid" 2>/dev/null || true
-	qemu_pid=
+	rm -f "$tmp/qemu-$s.pid"
 	secs=$(($(date +%s) - start))
 	[ -n "$out" ] && mkdir -p "$out" && cp "$log" "$out/console-$s.log"
 	if [ ! -e "$res/done" ]; then
@@ -376,7 +390,6 @@ run_kernel() { # KERNEL
 }
 
 # One TAP stream per kernel from the guest's per-suite TAP files.
-total_pass=0 total_fail=0 total_skip=0
 report() { # KERNEL SUITE RELEASE RESULTS SECONDS
 	local want=$1 s=$2 rel=$3 res=$4 secs=$5 n=0 f line name p=0 fl=0 sk=0 tap
 	tap=$tmp/tap-$s
@@ -418,6 +431,7 @@ report() { # KERNEL SUITE RELEASE RESULTS SECONDS
 			*) echo "# $line" >>"$tap" ;;
 			esac
 		done <"$f"
+		echo "# suite $name: $(cat "$res/$name.secs" 2>/dev/null || echo '?') s" >>"$tap"
 		if [ -s "$res/$name.rc" ] && [ "$(cat "$res/$name.rc")" != 0 ] &&
 			! grep -q '^not ok' "$f"; then
 			n=$((n + 1)) fl=$((fl + 1))
@@ -436,17 +450,57 @@ report() { # KERNEL SUITE RELEASE RESULTS SECONDS
 		} >"$out/$s.tap"
 		cp -r "$res" "$out/results-$s"
 	fi
-	total_pass=$((total_pass + p))
-	total_fail=$((total_fail + fl))
-	total_skip=$((total_skip + sk))
+	echo "$p $fl $sk" >"$tmp/totals-$s"
 	[ "$fl" -eq 0 ]
 }
 
 status=0
+# Downloads first (one at a time, under the cache lock), then the boots.
+todo=()
 for kv in "${kernels[@]}"; do
-	run_kernel "$kv" || status=1
+	if ! s=$(suite_of "$kv"); then
+		echo "vm-test: unknown kernel \"$kv\" (6.1, 6.12 or a Debian suite name)" >&2
+		status=1
+	elif ! k=$(kernel_dir "$s"); then
+		echo "vm-test: kernel $kv (Debian $s) cannot be had: not downloadable and not cached; not tested" >&2
+		echo "0 1 0" >"$tmp/totals-$s"
+		status=1
+	else
+		todo+=("$kv $s $k")
+	fi
 done
+running=0
+for t in "${todo[@]}"; do
+	read -r kv s k <<<"$t"
+	if [ "$jobs" -le 1 ]; then
+		run_kernel "$kv" "$s" "$k" || status=1
+		continue
+	fi
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	(run_kernel "$kv" "$s" "$k" >"$tmp/report-$s" 2>&1 || echo 1 >"$tmp/failed-$s") &
+	runners+=("$!")
+	running=$((running + 1))
+done
+if [ "$jobs" -gt 1 ]; then
+	wait || true
+	for t in "${todo[@]}"; do
+		read -r kv s k <<<"$t"
+		cat "$tmp/report-$s"
+		[ -e "$tmp/failed-$s" ] && status=1
+	done
+fi
+runners=()
 if [ "$optprobe" = 0 ]; then
-	echo "vm-test: $total_pass passed, $total_fail failed, $total_skip skipped"
+	p=0 f=0 sk=0
+	for t in "$tmp"/totals-*; do
+		[ -e "$t" ] || continue
+		read -r a b c <"$t"
+		p=$((p + a)) f=$((f + b)) sk=$((sk + c))
+	done
+	echo "vm-test: $p passed, $f failed, $sk skipped"
 fi
 exit "$status"
+}

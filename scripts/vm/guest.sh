@@ -68,7 +68,7 @@ meson_tap() {
 		rows = [json.loads(l) for l in open(sys.argv[1])]
 		print("1..%d" % len(rows))
 		for i, r in enumerate(rows, 1):
-		    name = "%s %s" % (r.get("suite", [""])[0] if isinstance(r.get("suite"), list) else "", r["name"])
+		    name = r["name"]
 		    if r["result"] == "OK":
 		        print("ok %d %s" % (i, name))
 		    elif r["result"] == "SKIP":
@@ -80,6 +80,7 @@ meson_tap() {
 
 for s in $SUITES; do
 	echo "guest: suite $s on $(uname -r)" >/dev/console
+	t0=$(date +%s)
 	case "$s" in
 	meson) meson_tap >"$res/meson.tap" 2>>"$res/meson.log" ;;
 	optprobe)
@@ -89,8 +90,9 @@ for s in $SUITES; do
 	*)
 		bats --tap "tests/bats/$s.bats" >"$res/$s.tap" 2>"$res/$s.err"
 		echo "$?" >"$res/$s.rc"
-		grep -c '^not ok' "$res/$s.tap" | sed "s/^/guest: $s: failures: /" >/dev/console
 		;;
 	esac
+	echo "$(($(date +%s) - t0))" >"$res/$s.secs"
+	echo "guest: suite $s: $(grep -c '^not ok' "$res/$s.tap") failed, $(cat "$res/$s.secs") s" >/dev/console
 done
 touch "$res/done"
