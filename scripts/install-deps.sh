@@ -15,6 +15,7 @@ packages=(
 	debhelper dpkg-dev fakeroot build-essential lintian man-db
 	clang libclang-rt-14-dev libtsan2
 	mmdebstrap systemd-container zstd
+	busybox-static cpio qemu-system-x86 xz-utils
 	libpcre2-dev libssl-dev zlib1g-dev
 	apache2 bind9 dovecot-imapd haproxy lighttpd mariadb-server memcached nodejs
 	openssh-client openssh-server postfix postgresql postgresql-client redis-server

@@ -94,6 +94,14 @@ case "$rc" in
 	;;
 esac
 
+echo "== nginx, shim and faults suites on Debian 12's 6.1 and 13's 6.12 (VMs, scripts/vm-test.sh)"
+# The two kernels boot side by side (one vCPU each); the rest of the
+# suites on those kernels: scripts/vm-test.sh --full (README, Tests).
+MPTCPSHIM_BUILD="$top/build-ci" scripts/vm-test.sh --jobs 2 | tee "$tap" || status=1
+vm=$(grep -E '^vm-test: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$tap" || echo 'vm-test: 0 passed, 1 failed, 0 skipped')
+read -r vp vf vs <<<"$(tr -cs '0-9' ' ' <<<"$vm")"
+passed=$((passed + vp)) failed=$((failed + vf)) skipped=$((skipped + vs))
+
 echo "== fuzzing the configuration parser (60 s, scripts/fuzz.sh)"
 if scripts/fuzz.sh 60; then
 	passed=$((passed + 1))
