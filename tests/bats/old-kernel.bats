@@ -99,12 +99,18 @@ keepalive_conf() {
 	EOF
 }
 
-@test "simulated kernel before 5.17, default tolerate: nginx serves MPTCP clients on keep-alive connections and with sendfile" {
+# Starts nginx under refuseopt on a free port $P (listed), with the
+# settings given as arguments; its listener must be MPTCP.
+start_refusing() {
 	P=$(port)
 	keepalive_conf
-	ngx_start MPTCPSHIM_PORTS="$P"
+	ngx_start MPTCPSHIM_PORTS="$P" "$@"
 	wait_listen "$P"
 	[ "$(mptcp_listeners "$P")" -eq 1 ]
+}
+
+@test "simulated kernel before 5.17, default tolerate: nginx serves MPTCP clients on keep-alive connections and with sendfile" {
+	start_refusing
 
 	# Three requests on one MPTCP connection: nginx sets TCP_NODELAY
 	# after the first (refused, tolerated), and keeps serving.
@@ -136,11 +142,7 @@ keepalive_conf() {
 }
 
 @test "simulated kernel before 5.17, MPTCPSHIM_TOLERATE=none: nginx drops MPTCP clients, still serves TCP clients" {
-	P=$(port)
-	keepalive_conf
-	ngx_start MPTCPSHIM_PORTS="$P" MPTCPSHIM_TOLERATE=none
-	wait_listen "$P"
-	[ "$(mptcp_listeners "$P")" -eq 1 ]
+	start_refusing MPTCPSHIM_TOLERATE=none
 
 	# The first answer arrives, then TCP_NODELAY fails and nginx closes.
 	run peer keepalive --count 3 127.0.0.1 "$P" /

@@ -29,7 +29,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "../tools/kcheck.h"
@@ -65,15 +64,6 @@ static int mptcp_refuses(int level, int name, int val)
 		e = errno;
 	close(fd);
 	return e;
-}
-
-static const char *kernel_release(void)
-{
-	static struct utsname u;
-
-	if (!u.release[0] && uname(&u) != 0)
-		return "?";
-	return u.release;
 }
 
 static struct sockaddr_in loopback(int port)
@@ -342,7 +332,7 @@ static void need_refused_quickack_user_timeout(void)
 		return;
 	print_message("kernel %s: MPTCP sockets accept TCP_QUICKACK or "
 		      "TCP_USER_TIMEOUT: no refusal to tolerate\n",
-		      kernel_release());
+		      k_release());
 	skip();
 }
 

@@ -38,7 +38,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,15 +55,6 @@ static int proto_of(int fd)
 
 	assert_int_not_equal(v, -1);
 	return v;
-}
-
-static const char *kernel_release(void)
-{
-	static struct utsname u;
-
-	if (!u.release[0] && uname(&u) != 0)
-		return "?";
-	return u.release;
 }
 
 static socklen_t make_addr(int family, const char *a, int port,
@@ -494,12 +484,12 @@ static enum outcome expected(const struct opt *o)
 	if (tolerated(o->name)) {
 		print_message("%s: refused by MPTCP sockets on %s (%s), in "
 			      "`tolerate`: converted without it\n",
-			      o->name, kernel_release(), strerrorname_np(e));
+			      o->name, k_release(), strerrorname_np(e));
 		return SKIPPED;
 	}
 	print_message("%s: refused by MPTCP sockets on %s (%s), not in "
 		      "`tolerate`: the listener stays TCP\n",
-		      o->name, kernel_release(), strerrorname_np(e));
+		      o->name, k_release(), strerrorname_np(e));
 	return FALLBACK;
 }
 
@@ -653,7 +643,7 @@ static void test_fallback_refused_option(void **state)
 		print_message(
 			"kernel %s: MPTCP sockets accept TCP_USER_TIMEOUT "
 			"(or it is tolerated): no fallback to test\n",
-			kernel_release());
+			k_release());
 		skip();
 	}
 	fd = listen_in(AF_INET, 0, "127.0.0.1", LISTED_LO, LISTED_HI,

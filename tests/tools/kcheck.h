@@ -14,6 +14,7 @@
  *   6.1) is read too where the kernel has it, and must agree.
  *   Returns 1 (MPTCP), 0 (TCP or fallen back) or -1 (the two disagree,
  *   or a call failed unexpectedly; errno-style text in *why).
+ * - k_release(): the running kernel's release, for skip and test messages.
  */
 #ifndef MPTCPSHIM_KCHECK_H
 #define MPTCPSHIM_KCHECK_H
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #ifndef IPPROTO_MPTCP
@@ -90,6 +92,15 @@ static inline int k_is_mptcp(int fd, const char **why)
 		}
 	}
 	return by_info;
+}
+
+static inline const char *k_release(void)
+{
+	static struct utsname u;
+
+	if (!u.release[0] && uname(&u) != 0)
+		return "?";
+	return u.release;
 }
 
 #endif

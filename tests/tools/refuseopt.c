@@ -141,48 +141,56 @@ static int install_filter(const int *opts, int n)
 			    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 }
 
-static int send_fd(int sock, int fd)
-{
-	char c = 'f';
-	struct iovec iov = {.iov_base = &c, .iov_len = 1};
+/* One byte and one fd (SCM_RIGHTS) over a unix socket. */
+struct fdmsg {
+	char byte;
+	struct iovec iov;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = u.buf,
-			   .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c_ = CMSG_FIRSTHDR(&m);
+	struct msghdr m;
+};
 
-	c_->cmsg_level = SOL_SOCKET;
-	c_->cmsg_type = SCM_RIGHTS;
-	c_->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c_), &fd, sizeof(int));
-	return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+static void fdmsg_init(struct fdmsg *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->byte = 'f';
+	f->iov.iov_base = &f->byte;
+	f->iov.iov_len = 1;
+	f->m.msg_iov = &f->iov;
+	f->m.msg_iovlen = 1;
+	f->m.msg_control = f->u.buf;
+	f->m.msg_controllen = sizeof(f->u.buf);
+}
+
+static int send_fd(int sock, int fd)
+{
+	struct fdmsg f;
+	struct cmsghdr *c;
+
+	fdmsg_init(&f);
+	c = CMSG_FIRSTHDR(&f.m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &f.m, 0) == 1 ? 0 : -1;
 }
 
 static int recv_fd(int sock)
 {
-	char c;
-	struct iovec iov = {.iov_base = &c, .iov_len = 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = u.buf,
-			   .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c_;
+	struct fdmsg f;
+	struct cmsghdr *c;
 	int fd;
 
-	if (recvmsg(sock, &m, 0) != 1)
+	fdmsg_init(&f);
+	if (recvmsg(sock, &f.m, 0) != 1)
 		return -1;
-	c_ = CMSG_FIRSTHDR(&m);
-	if (!c_ || c_->cmsg_type != SCM_RIGHTS)
+	c = CMSG_FIRSTHDR(&f.m);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
 		return -1;
-	memcpy(&fd, CMSG_DATA(c_), sizeof(int));
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
 }
 
