@@ -232,7 +232,7 @@ kernel_dir() {
 			deb=$(find "$cache/debs" -maxdepth 1 -name "${pkg}_*.deb" | sort -V | tail -n 1)
 		fi
 	else
-		echo "vm-test: $s: the archive cannot be reached (apt-get update: $(tail -n 1 "$cache/apt/$s/update.log")); looking for a cached kernel" >&2
+		echo "vm-test: $s: apt-get update failed ($(tail -n 1 "$cache/apt/$s/update.log")); looking for a cached kernel" >&2
 		deb=$(find "$cache/debs" -maxdepth 1 -name 'linux-image-*.deb' 2>/dev/null |
 			while read -r f; do
 				[ "$(cat "$cache/kernels/$(basename "$f" .deb)/suite" 2>/dev/null)" = "$s" ] && echo "$f"
