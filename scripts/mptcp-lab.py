@@ -5,8 +5,9 @@
   fetch [--mptcp] [--timeout S] [--started FILE] ADDR PORT PATH
       one HTTP/1.0 GET, reads the answer to EOF and prints one JSON line:
       status, bytes (body), seconds (connect to EOF), mbit (body bits per
-      second), sha256 (of the body), is_mptcp (getsockopt TCP_IS_MPTCP:
-      1 = MPTCP, 0 = TCP or a fallback), join_ms (ms from the start of
+      second), sha256 (of the body), is_mptcp (1 = MPTCP, 0 = TCP or a
+      fallback: tests/tools/kcheck.py - MPTCP_INFO, which every supported
+      kernel has, and TCP_IS_MPTCP where it exists), join_ms (ms from the start of
       connect() until MPTCP_INFO shows a second subflow, polled every
       0.2 ms by a thread; null if not within 5 s), start and end (wall clock, s).
       --mptcp opens the socket with IPPROTO_MPTCP; without it, plain TCP.
@@ -19,13 +20,17 @@
 import argparse
 import hashlib
 import json
+import os
 import socket
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "tools"))
+from kcheck import is_mptcp as kernel_is_mptcp  # noqa: E402
+
 IPPROTO_MPTCP = getattr(socket, "IPPROTO_MPTCP", 262)
-TCP_IS_MPTCP = 43
 SOL_MPTCP = 284
 MPTCP_INFO = 1  # struct mptcp_info; its first byte: mptcpi_subflows
 
@@ -72,7 +77,7 @@ def fetch(args):
         chunk = s.recv(1 << 18)
         if is_mptcp is None:
             try:
-                is_mptcp = s.getsockopt(socket.IPPROTO_TCP, TCP_IS_MPTCP)
+                is_mptcp = kernel_is_mptcp(s)
             except OSError:
                 is_mptcp = -1
         if not chunk:

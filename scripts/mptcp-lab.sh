@@ -345,7 +345,7 @@ fetch mptcp --mptcp "$s1a"
 stop_poll
 stop_sampler
 check_sha mptcp
-[ "$(jget mptcp is_mptcp)" = 1 ] || die "mptcp: the connection is not MPTCP (TCP_IS_MPTCP=$(jget mptcp is_mptcp))"
+[ "$(jget mptcp is_mptcp)" = 1 ] || die "mptcp: the connection is not MPTCP (is_mptcp=$(jget mptcp is_mptcp))"
 
 # How long after path 1 path 2 carried data (its first 16 KiB), in ms:
 # the time MPTCP takes to open the second subflow and use it.
