@@ -109,7 +109,7 @@ notes_md() {
 		the `nginx`, `shim` and `faults` suites in each, the two kernels side
 		by side. Every suite, on both:
 
-		    scripts/vm-test.sh --full            # meson (unit, integration) and every bats suite but package and bench
+		    scripts/vm-test.sh --full            # meson (unit, integration) and every bats suite but package, bench, lab
 		    scripts/vm-test.sh --suites nginx,cli 6.12
 		    scripts/vm-test.sh --optprobe 6.1    # the option table of one kernel
 
