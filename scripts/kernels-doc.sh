@@ -93,10 +93,11 @@ notes_md() {
 		`TCP_FASTOPEN`, the library reports success to nginx (the default
 		`tolerate` list) with one warning, and Fast Open is not in force on
 		them. A program that sets, before `bind()`, an option its kernel's
-		MPTCP sockets refuse (`TCP_MAXSEG` on 6.1 and 6.12; `TCP_USER_TIMEOUT`,
-		`TCP_QUICKACK`, `TCP_SYNCNT`, `TCP_LINGER2`, `TCP_WINDOW_CLAMP` on all
-		three) keeps a TCP listener, with one warning, unless the option is
-		in `tolerate`. Kernels 5.6 to 5.16 refuse `TCP_NODELAY` and `TCP_CORK`
+		MPTCP sockets refuse (`TCP_MAXSEG` on 6.1 and 6.12;
+		`TCP_NOTSENT_LOWAT` and `IP_BIND_ADDRESS_NO_PORT` on 6.1;
+		`TCP_USER_TIMEOUT`, `TCP_QUICKACK`, `TCP_SYNCNT`, `TCP_LINGER2`,
+		`TCP_WINDOW_CLAMP` on all three) keeps a TCP listener, with one
+		warning, unless the option is in `tolerate`. Kernels 5.6 to 5.16 refuse `TCP_NODELAY` and `TCP_CORK`
 		on MPTCP sockets, which makes nginx drop connections; the default
 		`tolerate` list keeps it serving (tested by simulation: no such kernel
 		with MPTCP can be downloaded here). `getsockopt(TCP_IS_MPTCP)` fails
