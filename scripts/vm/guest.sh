@@ -32,7 +32,12 @@ mounts() {
 	ln -sf /proc/self/fd/0 /dev/stdin
 	ln -sf /proc/self/fd/1 /dev/stdout
 	ln -sf /proc/self/fd/2 /dev/stderr
-	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	# cgroups laid out as on these machines (hybrid: a name=systemd v1
+	# hierarchy and cgroup2 under unified/): ss and the status tests use it
+	mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+	mkdir /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
+	mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 	# The source and build trees: the tests write into them (meson's
 	# logs, bats' files), the host's stay untouched.
