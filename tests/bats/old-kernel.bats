@@ -34,12 +34,13 @@ load nginx
 PORT_LO=39000
 PORT_HI=39499
 REFUSEOPT=$BUILD/tests/refuseopt
+NGX_REAL=$NGINX # the nginx nginx.bash chose (Debian's 1.22 by default)
 
 setup() {
 	need_root
 	need_mptcp
-	command -v /usr/sbin/nginx >/dev/null || {
-		echo "# /usr/sbin/nginx missing: run scripts/install-deps.sh" >&3
+	command -v "$NGX_REAL" >/dev/null || {
+		echo "# $NGX_REAL missing: run scripts/install-deps.sh" >&3
 		return 1
 	}
 	[ -x "$REFUSEOPT" ] || {
@@ -52,7 +53,7 @@ setup() {
 	cat >"$NGX_DIR/nginx-refusing" <<-EOF
 		#!/bin/sh
 		exec "$REFUSEOPT" --seconds 120 --detach "$NGX_DIR/refuseopt.pid" \
-			TCP_NODELAY,TCP_CORK -- /usr/sbin/nginx "\$@"
+			TCP_NODELAY,TCP_CORK -- "$NGX_REAL" "\$@"
 	EOF
 	chmod 755 "$NGX_DIR/nginx-refusing"
 	NGINX=$NGX_DIR/nginx-refusing
