@@ -8,8 +8,8 @@
 # Debian suite name; default: 6.1 6.12. For each one it
 #  - downloads the suite's linux-image-amd64 dependency with
 #    `apt-get download`, through a private apt configuration kept in the
-#    cache directory (the system's apt sources are never read or changed;
-#    the archive URI is the one the system's own sources use);
+#    cache directory (the system's apt configuration is never changed;
+#    only the archive URIs of its sources are reused);
 #  - boots it under qemu (TCG: these machines have no usable KVM) with the
 #    host's root file system read-only over 9p, from a small initramfs
 #    (static busybox, the modules the tests need), with tmpfs where the
