@@ -21,7 +21,7 @@ trap off EXIT
 mounts() {
 	local d
 	mount -t tmpfs -o mode=1777 tmpfs /tmp
-	for d in /var/tmp /var/log /root /var/lib/nginx /var/cache /home /srv; do
+	for d in /var/tmp /var/log /root /var/lib/nginx /home /srv; do
 		[ -d "$d" ] && mount -t tmpfs -o mode=755 tmpfs "$d"
 	done
 	chmod 1777 /var/tmp
@@ -40,9 +40,11 @@ mounts() {
 	mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 	# The source and build trees: the tests write into them (meson's
-	# logs, bats' files), the host's stay untouched.
+	# logs, bats' files), the host's stay untouched. /var/cache too: the
+	# host's caches (nginx 1.30's build, the systemd root file system)
+	# are read from it, and what the tests write there stays in the VM.
 	local n=0 t
-	for t in "$TOP" "$BUILD"; do
+	for t in "$TOP" "$BUILD" /var/cache; do
 		case "$t" in "$TOP"/*) [ "$t" != "$TOP" ] && [ "$n" -gt 0 ] && continue ;; esac
 		n=$((n + 1))
 		mkdir -p "/run/ovl/$n/up" "/run/ovl/$n/work"
