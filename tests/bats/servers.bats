@@ -876,13 +876,26 @@ RNDC_SECRET=c2VydmVycy5iYXRzIHRlc3Qga2V5LCBub3QgYSBzZWNyZXQ=
 	talk() { peer ${3:+"$3"} dns "$1" "$2" www.server.test; }
 	EXPECT=("rcode=NOERROR" "answer=192.0.2.80")
 
-	# IPv4: both members of the reuseport group are MPTCP. IPv6: named
-	# sets IPV6_MTU before bind(), which MPTCP refuses: TCP, one warning.
-	[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P 127.0.0.1:$P" ]
-	[ "$(ns ss -Hltn "sport = :$P" | grep -c "\[::1\]:$P")" -eq 2 ]
-	[ "$(grep -c "warn: \[::1\]:$P: staying TCP: the MPTCP socket refused" "$SRV_DIR/named.out")" -eq 1 ]
+	# named sets TCP_MAXSEG before bind(): refused by MPTCP sockets on
+	# 6.1 and 6.12 (doc/kernels.md), so there every listener stays TCP,
+	# one warning each. Elsewhere IPv4: both members of the reuseport
+	# group are MPTCP; IPv6: named sets IPV6_MTU before bind(), which
+	# MPTCP refuses: TCP, one warning.
+	local maxseg_ok=1 maxseg before
+	maxseg=$("$BUILD/tests/optprobe" TCP_MAXSEG new) || maxseg_ok=0
+	if [ "$maxseg_ok" = 0 ]; then
+		[[ "$maxseg" =~ ^E[A-Z]+$ ]] # refused, not a probe that failed
+		echo "# kernel $(uname -r): MPTCP sockets refuse TCP_MAXSEG ($maxseg): named's listeners stay TCP" >&3
+		[ -z "$(mptcp_listener_addrs "$P")" ]
+		[ "$(grep -c "warn: .*:$P: staying TCP: the MPTCP socket refused TCP_MAXSEG" "$SRV_DIR/named.out")" -eq 2 ]
+		exchange 127.0.0.1 "$P" 0
+	else
+		[ "$(mptcp_listener_addrs "$P")" = "127.0.0.1:$P 127.0.0.1:$P" ]
+		[ "$(ns ss -Hltn "sport = :$P" | grep -c "\[::1\]:$P")" -eq 2 ]
+		[ "$(grep -c "warn: \[::1\]:$P: staying TCP: the MPTCP socket refused" "$SRV_DIR/named.out")" -eq 1 ]
+		exchange 127.0.0.1 "$P" 1
+	fi
 	row listener "IPv4 yes: 127.0.0.1:$P (both sockets of the reuseport group); IPv6 no: [::1]:$P stays TCP, because MPTCP refuses IPV6_MTU (one warning)"
-	exchange 127.0.0.1 "$P" 1
 	run talk ::1 "$P" # an MPTCP client: falls back, answered
 	[ "$status" -eq 0 ]
 	has_line "mptcp=0"
@@ -893,12 +906,15 @@ RNDC_SECRET=c2VydmVycy5iYXRzIHRlc3Qga2V5LCBub3QgYSBzZWNyZXQ=
 
 	# The control channel (rndc) on the unlisted port.
 	assert_tcp_only "$U"
-	local before
 	before=$(mptcp_listener_inodes "$P")
 	ns timeout 20 rndc -c "$SRV_DIR/rndc.conf" reload >"$SRV_DIR/rndc.out" 2>&1
 	wait_line "$SRV_DIR/named.out" "reloading configuration succeeded"
 	row unlisted "stays TCP (the rndc control channel, which rndc reload used)"
-	check_kept "$before"
+	if [ "$maxseg_ok" = 1 ]; then
+		check_kept "$before"
+	else
+		exchange 127.0.0.1 "$P" 0
+	fi
 	row reload "rndc reload (systemctl reload): same MPTCP listeners, served over MPTCP"
 
 	# Forwarding over TCP (tcp-only): the backends hang up, named answers
