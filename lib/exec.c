@@ -68,15 +68,14 @@ static void mark_inherited(const char *list)
 void ms_exec_init(void)
 {
 	const char *inherited = secure_getenv(INHERITED);
-	Dl_info di;
 
 	for (size_t i = 0; i < NNAMES; i++) {
 		const char *v = secure_getenv(ms_settings[i].var);
 
 		saved[i] = v ? strdup(v) : NULL;
 	}
-	if (dladdr((void *)ms_exec_init, &di) && di.dli_fname)
-		snprintf(self_path, sizeof(self_path), "%s", di.dli_fname);
+	if (ms_self_path())
+		snprintf(self_path, sizeof(self_path), "%s", ms_self_path());
 	if (inherited) {
 		mark_inherited(inherited);
 		unsetenv(INHERITED); /* it is about this process only */

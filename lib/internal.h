@@ -58,6 +58,8 @@ extern struct ms_real ms_real;
 /* Finds every function in ms_real. False if the program's calls cannot
  * reach the library (it comes after libc in LD_PRELOAD): err says so. */
 bool ms_real_init(char *err, size_t errlen);
+/* The library's own file, as the loader found it (NULL if unknown). */
+const char *ms_self_path(void);
 
 /* ---- log.c: messages, async-signal-safe, never into a program's socket ----
  */
