@@ -86,39 +86,34 @@ MS_EXPORT int dup3(int from, int to, int flags)
 	return ms_dup_call(from, to, call_dup3, flags, 0);
 }
 
-static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
-{
-	ms_ensure_init();
-	if (MS_UNLIKELY(cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
-	    ms_peek(fd) != 0)
-		return ms_dup_call(fd, -1, call_fcntl_dupfd, cmd,
-				   (int)(intptr_t)arg);
-	return (real ? real : ms_real.fcntl)(fd, cmd, arg);
-}
-
 /* Every fcntl() command takes at most one argument, an int or a pointer;
- * glibc itself reads it as a pointer. */
+ * glibc itself reads it as a pointer. Only F_DUPFD and F_DUPFD_CLOEXEC of
+ * a tracked fd do more than the real call. */
+#define FCNTL_BODY(real)                                                       \
+	do {                                                                   \
+		va_list ap;                                                    \
+		void *arg;                                                     \
+                                                                               \
+		va_start(ap, cmd);                                             \
+		arg = va_arg(ap, void *);                                      \
+		va_end(ap);                                                    \
+		ms_ensure_init();                                              \
+		if (MS_UNLIKELY(cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&   \
+		    ms_peek(fd) != 0)                                          \
+			return ms_dup_call(fd, -1, call_fcntl_dupfd, cmd,      \
+					   (int)(intptr_t)arg);                \
+		return (real)(fd, cmd, arg);                                   \
+	} while (0)
+
 MS_EXPORT int fcntl(int fd, int cmd, ...)
 {
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_common(ms_real.fcntl, fd, cmd, arg);
+	FCNTL_BODY(ms_real.fcntl);
 }
 
 /* What programs built with _FILE_OFFSET_BITS=64 call (nginx is). */
 MS_EXPORT int fcntl64(int fd, int cmd, ...)
 {
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_common(ms_real.fcntl64, fd, cmd, arg);
+	FCNTL_BODY(ms_real.fcntl64);
 }
 
 /* Does this process have one thread (then no fd table is shared)? */

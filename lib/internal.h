@@ -313,7 +313,15 @@ bool ms_still_fresh(int fd, int domain);
 bool ms_tolerated(int level, int name, int err);
 /* Called by the fd functions when the configuration is active. */
 extern bool ms_track_on;
-void ms_ensure_init(void);
+/* Every interposed call first makes sure the settings are read (another
+ * library's constructor may call before ours ran): one load and a branch. */
+extern atomic_bool ms_ready;
+void ms_init_slow(void);
+static inline void ms_ensure_init(void)
+{
+	if (MS_UNLIKELY(!atomic_load_explicit(&ms_ready, memory_order_acquire)))
+		ms_init_slow();
+}
 
 /* ---- publish.c: what `mptcpshim status` reads of a running process ---- */
 void ms_publish_settings(const struct ms_config *cfg, const char *config_path,

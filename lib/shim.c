@@ -28,7 +28,7 @@ static struct ms_config cfg;
 bool ms_track_on;
 static bool connect_on;
 static bool tolerate_on;
-static atomic_bool ready;
+atomic_bool ms_ready;
 static atomic_bool ctor_started;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 /* The thread running ms_init(): its own calls (reading the configuration
@@ -158,13 +158,12 @@ static void ms_init(void)
 	if (ms_log_on(MS_LOG_DEBUG))
 		log_loaded();
 	in_init = false;
-	atomic_store_explicit(&ready, true, memory_order_release);
+	atomic_store_explicit(&ms_ready, true, memory_order_release);
 }
 
-void ms_ensure_init(void)
+void ms_init_slow(void)
 {
-	if (MS_UNLIKELY(!atomic_load_explicit(&ready, memory_order_acquire)) &&
-	    !in_init) {
+	if (!in_init) {
 		int saved = errno;
 
 		pthread_once(&once, ms_init);
