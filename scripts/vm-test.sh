@@ -325,7 +325,8 @@ unpack_kernel() { # DEB DIR SUITE
 
 # The initramfs: static busybox, the modules, scripts/vm/init.
 make_initramfs() { # KERNELDIR OUT
-	local r=$tmp/initramfs m i=0
+	# one directory per kernel: with --jobs two are made at once
+	local r=$tmp/initramfs.${1##*/} m i=0
 	rm -rf "$r"
 	mkdir -p "$r"/{bin,dev,proc,sys,newroot,modules}
 	cp "$busybox" "$r/bin/busybox"

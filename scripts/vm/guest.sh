@@ -20,6 +20,11 @@ trap off EXIT
 
 mounts() {
 	local d
+	# The host's root as it is, before tmpfs covers /tmp and the others:
+	# the overlays below take their lower layers from here, so a tree
+	# under /tmp (a CI clone may be there) is seen too.
+	mkdir -p /run/hostroot
+	mount --bind / /run/hostroot
 	mount -t tmpfs -o mode=1777 tmpfs /tmp
 	for d in /var/tmp /var/log /root /var/lib/nginx /home /srv; do
 		[ -d "$d" ] && mount -t tmpfs -o mode=755 tmpfs "$d"
@@ -48,8 +53,9 @@ mounts() {
 		case "$t" in "$TOP"/*) [ "$t" != "$TOP" ] && [ "$n" -gt 0 ] && continue ;; esac
 		n=$((n + 1))
 		mkdir -p "/run/ovl/$n/up" "/run/ovl/$n/work"
+		mkdir -p "$t" # under a tmpfs of ours, it is not there yet
 		mount -t overlay overlay \
-			-o "lowerdir=$t,upperdir=/run/ovl/$n/up,workdir=/run/ovl/$n/work" "$t" ||
+			-o "lowerdir=/run/hostroot$t,upperdir=/run/ovl/$n/up,workdir=/run/ovl/$n/work" "$t" ||
 			echo "guest.sh: no overlay on $t" >&2
 	done
 	ip link set lo up
