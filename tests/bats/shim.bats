@@ -42,6 +42,20 @@ teardown() {
 	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
 }
 
+@test "a port listed only for another address: stays TCP, one info line names that address" {
+	# nginx's "listen 80" binds 0.0.0.0; the administrator listed
+	# 127.0.0.1:80. Two binds of the same address (a reuseport group):
+	# one line, not one per socket.
+	MPTCPSHIM_PORTS=127.0.0.1:$PORT run shim_run "$PROBE" listen --count 2 --opt reuseport=1 0.0.0.0 "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^fd=[0-9]* proto=6$' <<<"$output")" -eq 2 ]
+	[ "$(grep -c "info: 0.0.0.0:$PORT: stays TCP: its port is listed only for the address 127.0.0.1 " <<<"$output")" -eq 1 ]
+	# at log=warn it is quiet; the socket is the same
+	MPTCPSHIM_PORTS=127.0.0.1:$PORT MPTCPSHIM_LOG=warn run shim_run "$PROBE" listen 0.0.0.0 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^fd=[0-9]+\ proto=6$ ]]
+}
+
 @test "no allowlist anywhere converts every TCP listener (documented default)" {
 	need_mptcp
 	run shim_run env -u MPTCPSHIM_PORTS "$PROBE" listen 127.0.0.1 "$PORT"
