@@ -451,7 +451,11 @@ fake_systemd_status() { # UNIT LOADSTATE CGROUP
 @test "status --unit: the control group under hybrid (name=systemd) and unified hierarchies" {
 	need_root
 	need_mptcp
-	for root in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+	# hybrid: name=systemd and unified/ below a tmpfs; unified only:
+	# /sys/fs/cgroup itself (whichever this host has)
+	roots=(/sys/fs/cgroup/systemd /sys/fs/cgroup/unified)
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && roots=(/sys/fs/cgroup)
+	for root in "${roots[@]}"; do
 		[ -d "$root" ] || continue
 		cg=/mptcpshim-test-$$-$(basename "$root")
 		mkdir "$root$cg"
