@@ -593,8 +593,19 @@ void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
 		rec->used += len;
 	}
 	o->len = len;
-	if (len)
+	if (len <= sizeof(int)) {
+		/* what the kernel read of an int option (or less) */
 		memcpy(rec->val + o->off, val, len);
+	} else {
+		/* The kernel reads what the option needs, not always len
+		 * bytes (an int of a longer buffer): copy what can be read,
+		 * zeros after it, which the replay's kernel does not read
+		 * either. */
+		size_t n = ms_user_readable_prefix(val, len);
+
+		memcpy(rec->val + o->off, val, n);
+		memset(rec->val + o->off + n, 0, len - n);
+	}
 }
 
 void ms_track_epoll(struct ms_rec *rec, int epfd, int op,

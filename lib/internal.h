@@ -89,6 +89,9 @@ void ms_msg_end(struct ms_msg *m);
 /* ---- usermem.c ---- */
 /* Could the kernel read n bytes at p? Asks the kernel, never touches p. */
 bool ms_user_readable(const void *p, size_t n);
+/* How many of the n bytes at p, from the start, can be read (page by
+ * page; one system call per page past the first that p + n reaches). */
+size_t ms_user_readable_prefix(const void *p, size_t n);
 /* A NUL-terminated string within max bytes; a NULL-terminated array of
  * such strings (NULL: none), at most max entries. */
 bool ms_user_string(const char *s, size_t max);

@@ -381,9 +381,14 @@ static int bind_native(int fd, const struct sockaddr *sa, socklen_t len)
 
 	if (rc == 0) {
 		int saved = errno;
+		struct sockaddr_storage ss;
 
-		/* The kernel read the address: it is readable. */
-		report_once(MS_LOG_DEBUG, ONCE_NATIVE, sa, len, "",
+		/* The kernel read len bytes (at most a sockaddr_storage, or
+		 * it answers EINVAL): those are readable, and only those (an
+		 * AF_UNSPEC address of 16 bytes is not an IPv6 one). */
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, sa, len < sizeof(ss) ? len : sizeof(ss));
+		report_once(MS_LOG_DEBUG, ONCE_NATIVE, (void *)&ss, len, "",
 			    ": the program made this socket MPTCP itself "
 			    "(IPPROTO_MPTCP); left as it is",
 			    NULL);

@@ -16,8 +16,9 @@
  * - rt_sigprocmask() with an invalid `how` reads 8 bytes (the kernel's
  *   sigset_t): windows of 8 give the exact answer where the 32 bytes run
  *   past the end of readable memory, or the address is longer.
- * Only bind() and connect() of candidates use it: one system call there,
- * none elsewhere.
+ * Only bind() and connect() of candidates use it (one system call there),
+ * and the recording of an option value longer than an int (a call per
+ * page it spans); none elsewhere.
  */
 #include "internal.h"
 
@@ -75,6 +76,23 @@ static uintptr_t page_size(void)
 	if (!ps)
 		ps = (uintptr_t)sysconf(_SC_PAGESIZE);
 	return ps;
+}
+
+size_t ms_user_readable_prefix(const void *p, size_t n)
+{
+	uintptr_t ps = page_size(), start = (uintptr_t)p, page;
+	int saved = errno;
+	size_t ok = 0;
+
+	for (page = start & ~(ps - 1); ok < n; page += ps) {
+		size_t in_page = page + ps - (start + ok);
+
+		if (!page_readable(page))
+			break;
+		ok += in_page < n - ok ? in_page : n - ok;
+	}
+	errno = saved;
+	return ok;
 }
 
 bool ms_user_string(const char *s, size_t max)

@@ -78,6 +78,63 @@ static void test_bind_unaligned_at_the_edge(void **state)
 	munmap(page, (size_t)ps * 2);
 }
 
+/* An option value longer than the kernel reads: an int at the end of
+ * memory, its length 64. The kernel reads 4 bytes and succeeds; the
+ * library recorded the value by copying all 64 and died of SIGSEGV
+ * (review of issue 12 case 1). The option still reaches the MPTCP
+ * socket. */
+static void test_setsockopt_value_at_the_edge(void **state)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	unsigned char *page = guarded_page();
+	int one = 1, v = 0, fd = socket(AF_INET, SOCK_STREAM, 0);
+	socklen_t l = sizeof(v);
+
+	(void)state;
+	memcpy(page + ps - 4, &one, 4);
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, page + ps - 4, 64), 0);
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, page + ps - 4, 16),
+		0);
+	assert_true(bind_free(fd, AF_INET, LISTED_LO) > 0);
+	assert_int_equal(kproto(fd), IPPROTO_MPTCP);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &l), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, &l), 0);
+	assert_int_equal(v, 1);
+	close(fd);
+	munmap(page, (size_t)ps * 2);
+}
+
+/* The program's own MPTCP socket bound with an AF_UNSPEC address of 16
+ * bytes (the kernel takes it as INADDR_ANY for AF_INET) that ends where
+ * memory ends: with log=debug (tests/meson.build) the library says it
+ * left the socket alone, and read 24 bytes to do so (SIGSEGV). */
+static void test_native_unspec_at_the_edge(void **state)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	unsigned char *page = guarded_page();
+	struct sockaddr_in *at = (void *)(page + ps - sizeof(*at));
+	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP), rc = -1;
+
+	(void)state;
+	assert_true(fd >= 0);
+	for (int p = LISTED_LO + 500; rc != 0 && p < LISTED_LO + 600; p++) {
+		struct sockaddr_in sin = {.sin_family = AF_UNSPEC,
+					  .sin_port = htons((uint16_t)p)};
+
+		memcpy(at, &sin, sizeof(sin));
+		rc = bind(fd, (const struct sockaddr *)at, sizeof(*at));
+		if (rc != 0)
+			assert_int_equal(errno, EADDRINUSE);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(kproto(fd), IPPROTO_MPTCP);
+	close(fd);
+	munmap(page, (size_t)ps * 2);
+}
+
 /* Lengths the kernel refuses: its answer, untouched. */
 static void test_bind_bad_lengths(void **state)
 {
@@ -211,6 +268,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bind_bad_pointers),
 		cmocka_unit_test(test_bind_unaligned_at_the_edge),
+		cmocka_unit_test(test_setsockopt_value_at_the_edge),
+		cmocka_unit_test(test_native_unspec_at_the_edge),
 		cmocka_unit_test(test_bind_bad_lengths),
 		cmocka_unit_test(test_connect_bad_pointers),
 		cmocka_unit_test(test_other_calls_bad_pointers),
