@@ -95,8 +95,7 @@ static void test_setsockopt_value_at_the_edge(void **state)
 	assert_int_equal(
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, page + ps - 4, 64), 0);
 	assert_int_equal(
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, page + ps - 4, 16),
-		0);
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, page + ps - 4, 16), 0);
 	assert_true(bind_free(fd, AF_INET, LISTED_LO) > 0);
 	assert_int_equal(kproto(fd), IPPROTO_MPTCP);
 	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &l), 0);
