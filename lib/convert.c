@@ -370,9 +370,9 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 				     "and would not follow");
 		return;
 	case MS_STAGE_HANDLER:
-		ms_msg_str(m, "the socket was changed where the library could "
-			      "not follow (from a signal handler, or by a "
-			      "raw system call)");
+		ms_msg_str(m, "the library could not follow the socket (a "
+			      "call from a signal handler that interrupted "
+			      "the library, or a raw system call)");
 		return;
 	case MS_STAGE_BOUND:
 		ms_msg_str(m, "the program bound the socket before connect() "

@@ -357,16 +357,15 @@ static void note_listed_elsewhere(const struct sockaddr *sa, socklen_t len)
  * answer, whatever the socket: the socket stays a candidate, and the
  * program's retry (nginx retries on EADDRINUSE) converts. Anything else
  * may be MPTCP's own (a BPF or LSM rule on MPTCP sockets, ...): the TCP
- * socket gets its chance. */
+ * socket gets its chance, and gives the program the same error where it
+ * was not (EINVAL, say: the family, length and readability of the
+ * address were checked before; an EINVAL left may be MPTCP's alone). */
 static bool bind_error_is_the_answer(int e)
 {
 	switch (e) {
 	case EADDRINUSE:
 	case EADDRNOTAVAIL:
 	case EACCES:
-	case EINVAL:
-	case EAFNOSUPPORT:
-	case EFAULT:
 		return true;
 	default:
 		return false;
@@ -398,10 +397,15 @@ static int bind_native(int fd, const struct sockaddr *sa, socklen_t len)
 	return rc;
 }
 
-/* A candidate whose record could not be had (no memory): stays TCP. */
-static int bind_nomem(int fd, const struct sockaddr *sa, socklen_t len)
+/* A candidate the library cannot convert at this bind(), for the reason
+ * in f: a listed address stays TCP with one warning, or fails in strict
+ * mode, as after any other failure. forget: the socket is the library's
+ * no more once bound; otherwise it is marked as changed behind its back
+ * (`taint`, a signal handler's call: the record may be held by the code
+ * it interrupted). */
+static int bind_unconverted(int fd, const struct sockaddr *sa, socklen_t len,
+			    const struct ms_failure *f, unsigned taint)
 {
-	struct ms_failure f = {.stage = MS_STAGE_NOMEM, .err = ENOMEM};
 	struct sockaddr_storage ss;
 	const socklen_t mlen = sizeof(ss);
 	bool listed = copy_addr(sa, len, &ss) &&
@@ -410,19 +414,22 @@ static int bind_nomem(int fd, const struct sockaddr *sa, socklen_t len)
 
 	if (listed && cfg.strict) {
 		report_once(MS_LOG_ERROR, ONCE_BIND, (void *)&ss, mlen, "",
-			    ": bind() fails (strict mode): ", &f);
-		errno = ENOMEM;
+			    ": bind() fails (strict mode): ", f);
+		errno = f->err;
 		return -1;
 	}
 	rc = ms_real.bind(fd, sa, len);
 	if (rc == 0) {
 		int saved = errno;
 
-		ms_slot_store(fd, 0);
+		if (taint)
+			ms_taint(fd, taint);
+		else
+			ms_slot_store(fd, 0);
 		if (listed) {
 			ms_count_stayed_tcp();
 			report_once(MS_LOG_WARN, ONCE_BIND, (void *)&ss, mlen,
-				    "", ": staying TCP: ", &f);
+				    "", ": staying TCP: ", f);
 		}
 		errno = saved;
 	}
@@ -443,9 +450,13 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 	case MS_HOLD_NONE:
 		ms_leave();
 		return ms_real.bind(fd, sa, len);
-	case MS_HOLD_NOMEM:
+	case MS_HOLD_NOMEM: {
+		struct ms_failure nomem = {.stage = MS_STAGE_NOMEM,
+					   .err = ENOMEM};
+
 		ms_leave();
-		return bind_nomem(fd, sa, len);
+		return bind_unconverted(fd, sa, len, &nomem, 0);
+	}
 	case MS_HOLD_LOCKED:
 		break;
 	}
@@ -557,9 +568,12 @@ MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 		return bind_native(fd, sa, len);
 	if (!ms_enter()) {
 		/* A signal handler that interrupted the library: no
-		 * conversion here, and none later for this socket. */
-		ms_taint(fd, MS_REC_HANDLER);
-		return ms_real.bind(fd, sa, len);
+		 * conversion here (the interrupted code may hold the
+		 * record), and none later for this socket once bound. */
+		struct ms_failure h = {.stage = MS_STAGE_HANDLER,
+				       .err = EOPNOTSUPP};
+
+		return bind_unconverted(fd, sa, len, &h, MS_REC_HANDLER);
 	}
 	return bind_candidate(fd, sa, len);
 }
