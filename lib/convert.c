@@ -12,9 +12,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,6 +67,39 @@ static bool copy_owner(int from, int to)
 	return sig == 0 || ms_real.fcntl(to, F_SETSIG, sig) == 0;
 }
 
+/* Numbers are read and written by hand (ms_parse_uint, ms_fmt_uint):
+ * these paths may run in a signal handler (a bind() there, when it did
+ * not interrupt the library), and sscanf(), snprintf() and atoi() are not
+ * async-signal-safe. */
+
+/* Skips blanks, then the text lit; NULL if it is not there. */
+static const char *skip_lit(const char *p, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return strncmp(p, lit, n) == 0 ? p + n : NULL;
+}
+
+/* "tfd: FD events: EV data: DATA pos:P ino:INO ..." of an fdinfo line */
+static bool parse_tfd(const char *line, int *tfd, unsigned *ev,
+		      unsigned long long *data, unsigned long long *ino)
+{
+	unsigned long long t, e, pos;
+	const char *p = line;
+
+	if (!(p = skip_lit(p, "tfd:")) || !(p = ms_parse_uint(p, 10, &t)) ||
+	    !(p = skip_lit(p, "events:")) || !(p = ms_parse_uint(p, 16, &e)) ||
+	    !(p = skip_lit(p, "data:")) || !(p = ms_parse_uint(p, 16, data)) ||
+	    !(p = skip_lit(p, "pos:")) || !(p = ms_parse_uint(p, 10, &pos)) ||
+	    !(p = skip_lit(p, "ino:")) || !(p = ms_parse_uint(p, 16, ino)))
+		return false;
+	*tfd = (int)t;
+	*ev = (unsigned)e;
+	return true;
+}
+
 /* Does the epoll instance at epfd watch fd's current file (inode ino)
  * under the number fd, with this data? /proc/self/fdinfo/EPFD has a line
  * "tfd: FD events: EV data: DATA pos:P ino:INO sdev:D" per watched file;
@@ -74,12 +107,12 @@ static bool copy_owner(int from, int to)
 static bool fdinfo_find(int epfd, int fd, unsigned long ino, uint64_t data,
 			uint32_t *events)
 {
-	char path[48], buf[4096], *line, *nl;
+	char path[48] = "/proc/self/fdinfo/", buf[4096], *line, *nl;
 	size_t have = 0;
 	bool found = false;
 	int pfd;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+	ms_fmt_uint(path + strlen(path), (unsigned)epfd);
 	pfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pfd < 0)
 		return false;
@@ -93,16 +126,12 @@ static bool fdinfo_find(int epfd, int fd, unsigned long ino, uint64_t data,
 		have += (size_t)n;
 		buf[have] = '\0';
 		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
-			unsigned long long d, i, pos;
+			unsigned long long d, i;
 			unsigned ev;
 			int t;
 
 			*nl = '\0';
-			if (!found &&
-			    sscanf(line,
-				   "tfd: %d events: %x data: %llx pos:%llu "
-				   "ino:%llx",
-				   &t, &ev, &d, &pos, &i) == 5 &&
+			if (!found && parse_tfd(line, &t, &ev, &d, &i) &&
 			    t == fd && i == ino && d == data) {
 				*events = ev;
 				found = true;
@@ -123,7 +152,7 @@ static bool fdinfo_find(int epfd, int fd, unsigned long ino, uint64_t data,
 static int find_epoll(int fd, unsigned long ino, uint64_t data,
 		      uint32_t *events)
 {
-	char buf[4096], name[16], target[64];
+	char buf[4096], target[64];
 	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int found = -1;
 	long n;
@@ -136,18 +165,19 @@ static int find_epoll(int fd, unsigned long ino, uint64_t data,
 			/* struct linux_dirent64 */
 			unsigned short reclen;
 			const char *d_name = buf + off + 19;
+			unsigned long long v;
 			int e;
 			ssize_t l;
 
 			memcpy(&reclen, buf + off + 16, sizeof(reclen));
 			off += reclen;
-			if (*d_name < '0' || *d_name > '9')
+			if (*d_name < '0' || *d_name > '9' ||
+			    !ms_parse_uint(d_name, 10, &v) || v > INT_MAX)
 				continue;
-			e = atoi(d_name);
+			e = (int)v;
 			if (e == dir)
 				continue;
-			snprintf(name, sizeof(name), "%d", e);
-			l = readlinkat(dir, name, target, sizeof(target) - 1);
+			l = readlinkat(dir, d_name, target, sizeof(target) - 1);
 			if (l <= 0)
 				continue;
 			target[l] = '\0';

@@ -136,10 +136,17 @@ static void add_survivor(int fd, ms_slot v, void *p)
 	fl = ms_real.fcntl(fd, F_GETFD);
 	if (fl < 0 || (fl & FD_CLOEXEC) || fstat(fd, &st) != 0)
 		return;
-	if (s->buf && s->len + 48 < s->cap)
-		s->len += (size_t)snprintf(s->buf + s->len, s->cap - s->len,
-					   "%s%d:%lu", s->n ? "," : "", fd,
-					   (unsigned long)st.st_ino);
+	if (s->buf && s->len + 48 < s->cap) {
+		/* "%s%d:%lu" without stdio: execve() is async-signal-safe */
+		char *w = s->buf + s->len;
+
+		if (s->n)
+			*w++ = ',';
+		w = ms_fmt_uint(w, (unsigned)fd);
+		*w++ = ':';
+		w = ms_fmt_uint(w, st.st_ino);
+		s->len = (size_t)(w - s->buf);
+	}
 	s->n++;
 }
 
@@ -174,10 +181,12 @@ static bool preload_has_self(const char *v)
 /* Appends "NAME=VALUE" (or NAME=VALUE1:VALUE2) to the string area. */
 static char *put(char **area, const char *name, const char *v1, const char *v2)
 {
-	char *s = *area;
-	int n = sprintf(s, "%s=%s%s%s", name, v1, v2 ? ":" : "", v2 ? v2 : "");
+	char *s = *area, *p = stpcpy(stpcpy(s, name), "=");
 
-	*area += n + 1;
+	p = stpcpy(p, v1);
+	if (v2)
+		p = stpcpy(stpcpy(p, ":"), v2);
+	*area = p + 1;
 	return s;
 }
 

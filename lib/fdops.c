@@ -120,6 +120,7 @@ MS_EXPORT int fcntl64(int fd, int cmd, ...)
 static bool ms_single_threaded(void)
 {
 	char buf[512], *p;
+	unsigned long long threads;
 	ssize_t n;
 	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 
@@ -134,7 +135,7 @@ static bool ms_single_threaded(void)
 	p = strrchr(buf, ')');
 	for (int field = 2; p && field < 20; field++)
 		p = strchr(p + 1, ' ');
-	return p && atoi(p + 1) == 1;
+	return ms_parse_uint(p ? p + 1 : NULL, 10, &threads) && threads == 1;
 }
 
 struct range {

@@ -79,6 +79,13 @@ void ms_log_init(void);
 void ms_msg_begin(struct ms_msg *m, enum ms_log_level l);
 void ms_msg_str(struct ms_msg *m, const char *s);
 void ms_msg_uint(struct ms_msg *m, unsigned long v);
+/* Numbers without stdio (async-signal-safe): ms_fmt_uint writes v in
+ * decimal and a NUL at dst (at most 21 bytes), returns the NUL's
+ * address; ms_parse_uint skips blanks, reads a number in base 10 or 16,
+ * returns the first byte after it, or NULL if there is none (or p is
+ * NULL). */
+char *ms_fmt_uint(char *dst, unsigned long long v);
+const char *ms_parse_uint(const char *p, unsigned base, unsigned long long *v);
 void ms_msg_addr(struct ms_msg *m, const struct sockaddr *sa, socklen_t len);
 void ms_msg_errno(struct ms_msg *m, int e);
 void ms_msg_opt(struct ms_msg *m, int level, int name);

@@ -67,17 +67,52 @@ void ms_msg_str(struct ms_msg *m, const char *s)
 	m->n += len;
 }
 
-void ms_msg_uint(struct ms_msg *m, unsigned long v)
+char *ms_fmt_uint(char *dst, unsigned long long v)
 {
 	char tmp[24];
-	size_t i = sizeof(tmp) - 1;
+	size_t i = sizeof(tmp), n;
 
-	tmp[i] = '\0';
 	do {
 		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
-	} while (v && i > 0);
-	ms_msg_str(m, tmp + i);
+	} while (v);
+	n = sizeof(tmp) - i;
+	memcpy(dst, tmp + i, n);
+	dst[n] = '\0';
+	return dst + n;
+}
+
+const char *ms_parse_uint(const char *p, unsigned base, unsigned long long *v)
+{
+	const char *start;
+
+	if (!p)
+		return NULL;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	*v = 0;
+	for (start = p;; p++) {
+		unsigned d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = (unsigned)(*p - 'A' + 10);
+		else
+			break;
+		*v = *v * base + d;
+	}
+	return p == start ? NULL : p;
+}
+
+void ms_msg_uint(struct ms_msg *m, unsigned long v)
+{
+	char tmp[24];
+
+	ms_fmt_uint(tmp, v);
+	ms_msg_str(m, tmp);
 }
 
 void ms_msg_begin(struct ms_msg *m, enum ms_log_level l)
