@@ -294,8 +294,8 @@ static bool check_kernel(void)
 		f = add(SEV_ERROR, "kernel",
 			"kernel %s has no MPTCP (no /proc/sys/net/mptcp)",
 			u.release);
-		fix(f, "boot a kernel >= 5.6 built with CONFIG_MPTCP=y (Debian "
-		       "12's linux-image-amd64 has it)");
+		fix(f, "boot a kernel built with CONFIG_MPTCP=y, such as "
+		       "Debian 12's linux-image-amd64 (6.1)");
 		return false;
 	}
 	add(SEV_OK, "kernel", "kernel %s has MPTCP", u.release);
@@ -521,8 +521,8 @@ static void check_options(void)
 					  : "");
 			if (!tolerated)
 				tolerate_fix(f, "TCP_NODELAY");
-			detail(f, "or boot a kernel >= 5.17 (Debian 12's "
-				  "6.1 accepts it)");
+			detail(f, "or boot Debian 12's 6.1 or later: "
+				  "measured to accept it");
 			continue;
 		}
 		if (strcmp(o->name, "TCP_CORK") == 0) {
@@ -553,8 +553,8 @@ static void check_options(void)
 			probe(f, "grep -rn '%s' /etc/nginx", o->param);
 		}
 		if (strcmp(o->name, "TCP_FASTOPEN") == 0)
-			detail(f, "kernels >= 6.2 (Debian 13's 6.12) accept "
-				  "it: TCP Fast Open on an MPTCP listener");
+			detail(f, "Debian 13's 6.12 accepts it (measured): "
+				  "TCP Fast Open on an MPTCP listener");
 	}
 	if (!any_nginx_refused)
 		add(SEV_OK, "options",
