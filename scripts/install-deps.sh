@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, what building and testing need on a Debian 12
-# machine; with --demo, only what scripts/demo.sh needs. Run as root.
+# machine; with --demo, only what scripts/demo.sh needs; with --vm, only
+# what scripts/vm-test.sh needs besides a build. Run as root.
 # Installs only what is missing; never starts the system's services (nginx,
 # and the servers tests/bats/servers.bats runs).
 set -euo pipefail
@@ -30,6 +31,12 @@ if [ "${1:-}" = --demo ]; then
 		nginx
 		iproute2 python3
 	)
+fi
+# scripts/vm-test.sh: qemu, a static busybox for the initramfs, and the
+# tools that unpack Debian's kernel packages.
+if [ "${1:-}" = --vm ]; then
+	shift
+	packages=(qemu-system-x86 busybox-static cpio xz-utils zstd dpkg)
 fi
 [ "$#" -gt 0 ] && packages+=("$@")
 

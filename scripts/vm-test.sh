@@ -118,12 +118,25 @@ if [ -z "$timeout_s" ]; then
 fi
 
 [ "$(id -u)" -eq 0 ] || die "needs root (the tests in the VM run as root; the cache is in $cache)"
-for c in qemu-system-x86_64 apt-get dpkg-deb xz zstd cpio; do
-	command -v "$c" >/dev/null || die "$c missing: run scripts/install-deps.sh"
-done
 busybox=/bin/busybox
-[ -x "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1 ||
-	die "$busybox is not the static busybox (package busybox-static): run scripts/install-deps.sh"
+# What the VMs need; installed through scripts/install-deps.sh --vm when
+# missing (a static busybox: the package busybox-static).
+have_tools() {
+	local c
+	for c in qemu-system-x86_64 apt-get dpkg-deb xz zstd cpio; do
+		command -v "$c" >/dev/null || {
+			missing_tool=$c
+			return 1
+		}
+	done
+	missing_tool="$busybox (static)"
+	[ -x "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1
+}
+if ! have_tools; then
+	echo "vm-test: $missing_tool missing: scripts/install-deps.sh --vm" >&2
+	scripts/install-deps.sh --vm >&2 || die "scripts/install-deps.sh --vm failed"
+	have_tools || die "$missing_tool still missing after scripts/install-deps.sh --vm"
+fi
 
 if [ ! -e "$build/libmptcpshim.so" ]; then
 	[ -n "${MPTCPSHIM_BUILD:-}" ] && die "$build has no libmptcpshim.so: build it first"
