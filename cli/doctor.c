@@ -1006,23 +1006,31 @@ static void check_firewall(void)
 	} else if (!e) {
 		add(SEV_OK, "firewall", "no nftables table here");
 	}
-	if (file_has_line("/proc/net/ip_tables_targets", "TCPOPTSTRIP") ||
-	    file_has_line("/proc/net/ip6_tables_targets", "TCPOPTSTRIP")) {
-		f = add(SEV_WARN, "firewall",
-			"the iptables TCPOPTSTRIP target is loaded: a rule "
-			"may strip TCP option 30 (MPTCP)");
-		probe(f, "iptables-save | grep -n TCPOPTSTRIP");
-	} else {
-		char names[256];
+	/* Legacy iptables: its rules cannot be read here, only whether
+	 * tables are loaded. The TCPOPTSTRIP target is listed wherever the
+	 * kernel has it (built in, it always is): it says nothing alone. */
+	{
+		char names[256] = "", names6[256] = "";
+		bool strip;
 
-		if (diag_read_line("/proc/net/ip_tables_names", names,
-				   sizeof(names)) &&
-		    names[0]) {
+		diag_read_line("/proc/net/ip_tables_names", names,
+			       sizeof(names));
+		diag_read_line("/proc/net/ip6_tables_names", names6,
+			       sizeof(names6));
+		strip = file_has_line("/proc/net/ip_tables_targets",
+				      "TCPOPTSTRIP") ||
+			file_has_line("/proc/net/ip6_tables_targets",
+				      "TCPOPTSTRIP");
+		if (names[0] || names6[0]) {
 			f = add(SEV_INFO, "firewall",
 				"legacy iptables tables are loaded: they must "
 				"accept SYNs to every announced address and "
-				"keep TCP option 30");
-			probe(f, "iptables-save");
+				"keep TCP option 30%s",
+				strip ? " (a TCPOPTSTRIP rule would strip it)"
+				      : "");
+			probe(f, strip ? "iptables-save | grep -n -e "
+					 "TCPOPTSTRIP -e DROP -e REJECT"
+				       : "iptables-save");
 		}
 	}
 	for (size_t i = 0; i < nt; i++)

@@ -10,7 +10,7 @@ packages=(
 	meson ninja-build pkg-config gcc clang-format binutils git libmnl-dev
 	libcmocka-dev bats shfmt
 	nginx libnginx-mod-stream libnginx-mod-mail
-	iproute2 procps psmisc python3 curl
+	iproute2 procps psmisc python3 curl nftables iptables
 	bc gnuplot-nox jq
 	wrk mptcpd mptcpize strace
 	debhelper dpkg-dev fakeroot build-essential lintian man-db

@@ -358,6 +358,46 @@ paste_fixes() {
 	[ "$(grep -c '  ->  ' <<<"$output")" -eq 4 ]
 }
 
+@test "doctor: nftables rules on TCP option 30 (drop, reset) are named one by one; a ruleset without one is only a reminder" {
+	need_root
+	command -v nft >/dev/null || skip "no nft (scripts/install-deps.sh installs nftables)"
+	new_ns fw
+	# no table at all
+	ns_doctor
+	[[ "$output" == *"[ok]    no nftables table here"* ]]
+	# a table that does not touch option 30: the MP_JOIN reminder
+	ip netns exec "$ns" nft add table inet t
+	ip netns exec "$ns" nft add chain inet t c '{ type filter hook input priority 0; }'
+	ip netns exec "$ns" nft add rule inet t c tcp dport 22 accept
+	ns_doctor
+	[[ "$output" == *"[info]  nftables has 1 table; no rule touches TCP option 30."*"MP_JOIN SYNs"* ]]
+	[[ "$output" == *"table inet t"* ]]
+	[ "$(grep -c '^\[warn\].*TCP option 30' <<<"$output")" -eq 0 ]
+	# a rule that drops MPTCP SYNs and one that strips the option
+	ip netns exec "$ns" nft add rule inet t c tcp option mptcp exists drop
+	ip netns exec "$ns" nft add rule inet t c reset tcp option mptcp
+	ns_doctor
+	[[ "$output" == *"[warn]  2 nftables rules touch TCP option 30 (MPTCP)"* ]]
+	[ "$(grep -c 'inet t chain c handle [0-9]*: matches or rewrites TCP option 30' <<<"$output")" -eq 2 ]
+	[[ "$output" == *"check: nft -a list ruleset | grep -n -e 'tcp option mptcp'"* ]]
+	# the named handles are the rules that touch it, not the port 22 one
+	for h in $(grep -o 'chain c handle [0-9]*' <<<"$output" | awk '{print $4}'); do
+		ip netns exec "$ns" nft -a list chain inet t c | grep -q "mptcp.*# handle $h\$"
+	done
+	# the L4 balancer reminder is always there, as information
+	[[ "$output" == *"[info]  behind an L4 load balancer (IPVS, a cloud NLB), the balancer must pass TCP option 30"* ]]
+	# legacy iptables: its rules cannot be read; loaded tables get the
+	# reminder (the TCPOPTSTRIP target alone, listed by every kernel
+	# that has it, said nothing and was a warning)
+	[[ "$output" != *"legacy iptables"* ]]
+	if command -v iptables-legacy >/dev/null; then
+		ip netns exec "$ns" iptables-legacy -A INPUT -p tcp --dport 22 -j ACCEPT
+		ns_doctor
+		[[ "$output" == *"[info]  legacy iptables tables are loaded: they must accept SYNs to every announced address and keep TCP option 30"* ]]
+		[[ "$output" == *"check: iptables-save"* ]]
+	fi
+}
+
 @test "doctor: a missing library and an invalid configuration are errors (exit 1)" {
 	printf 'ports = x\n' >"$TMP/bad.conf"
 	MPTCPSHIM_LIBRARY=$TMP/nolib.so MPTCPSHIM_CONFIG=$TMP/bad.conf run "$CLI" doctor
