@@ -71,6 +71,7 @@ MPTCPSHIM_DEB_DIR=$(mktemp -d)
 export MPTCPSHIM_DEB_DIR
 tap=$(mktemp)
 trap 'rm -rf "$tap" "$MPTCPSHIM_DEB_DIR"' EXIT
+rm -f "$MPTCPSHIM_BUILD/servers-results.tsv" # servers.bats writes it anew
 bats --tap tests/bats | tee "$tap" || status=1
 if [ -n "${MPTCPSHIM_NGINX_CURRENT:-}" ]; then
 	echo "== nginx.bats and nginx-connect.bats again, with nginx 1.30.4 (Debian's 1.22 above)"
@@ -81,6 +82,14 @@ count() { grep -c "$1" "$tap" || true; } # grep -c exits 1 on no match
 passed=$((passed + $(count '^ok ') - $(count '^ok .*# skip')))
 skipped=$((skipped + $(count '^ok .*# skip')))
 failed=$((failed + $(count '^not ok')))
+
+echo "== doc/servers.md is the table this run's servers.bats gives (tests/tools/servers-table.py --check)"
+if python3 tests/tools/servers-table.py --check doc/servers.md "$MPTCPSHIM_BUILD/servers-results.tsv"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	status=1
+fi
 
 echo "== a pristine Debian 12: scripts/install-deps.sh gives everything (scripts/pristine-check.sh)"
 rc=0

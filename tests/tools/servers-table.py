@@ -4,6 +4,12 @@
 tests/bats/servers.bats wrote.
 
   servers-table.py [--kernels doc/kernels.md] RESULTS.tsv > doc/servers.md
+  servers-table.py [--kernels doc/kernels.md] --check doc/servers.md RESULTS.tsv
+
+--check: exit 1, with the differences, if the committed table is not what
+this run gives (scripts/test.sh runs it after servers.bats). The "Run:"
+line (date, commit) and the Version column (Debian's point releases) are
+not compared; every other cell is.
 
 Each row of RESULTS.tsv is one test: its number, then the columns of
 SRV_COLUMNS in tests/bats/servers.bash, then pass/FAIL; lines starting
@@ -159,15 +165,25 @@ def cell(text):
 def main():
     args = sys.argv[1:]
     kmd_path = "doc/kernels.md"
-    if len(args) == 3 and args[0] == "--kernels":
-        kmd_path, args = args[1], args[2:]
+    check = None
+    while len(args) > 2 and args[0] in ("--kernels", "--check"):
+        if args[0] == "--kernels":
+            kmd_path = args[1]
+        else:
+            check = args[1]
+        args = args[2:]
     if len(args) != 1:
         sys.exit(__doc__)
     kmd, kernels = read_kernels_md(kmd_path)
     kernels = kernels or KERNELS
     sources = set()
     meta, rows = {}, []
-    for line in open(args[0], encoding="utf-8"):
+    try:
+        results = open(args[0], encoding="utf-8").read().splitlines()
+    except OSError as e:
+        sys.exit("servers-table: %s: %s (servers.bats writes it)"
+                 % (args[0], e.strerror))
+    for line in results:
         line = line.rstrip("\n")
         if not line:
             continue
@@ -239,7 +255,43 @@ that an MPTCP socket refuses on Debian 12's kernel (6.1), Debian 13's
     for r in rows:
         out.append("- %s: %s" % (r["server"], " / ".join(
             r[role] for role, _ in ROLES)))
+    if check:
+        sys.exit(compare(check, "\n".join(out) + "\n"))
     print("\n".join(out))
+
+
+def comparable(text):
+    """The lines of a rendered table, without what may differ between two
+    runs of the same behaviour: the Run line and the Version column."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("Run: "):
+            # keep what it says of the results
+            line = "Run: ..." + line[line.rfind(";"):]
+        elif line.startswith("| ") and not line.startswith("| ---"):
+            cells = line.split(" | ")
+            if len(cells) > 2:
+                cells[1] = "(version)"
+            line = " | ".join(cells)
+        lines.append(line)
+    return lines
+
+
+def compare(doc_path, rendered):
+    import difflib
+    try:
+        committed = open(doc_path, encoding="utf-8").read()
+    except OSError as e:
+        return "servers-table: %s: %s" % (doc_path, e.strerror)
+    a, b = comparable(committed), comparable(rendered)
+    if a == b:
+        print("servers-table: %s is what this run gives" % doc_path)
+        return 0
+    sys.stdout.writelines(l + "\n" for l in difflib.unified_diff(
+        a, b, doc_path + " (committed)", "this run", lineterm="", n=0))
+    print("servers-table: %s is not what this run gives; "
+          "scripts/servers-matrix.sh makes it again" % doc_path)
+    return 1
 
 
 if __name__ == "__main__":
