@@ -138,26 +138,10 @@ static bool ms_single_threaded(void)
 	return ms_parse_uint(p ? p + 1 : NULL, 10, &threads) && threads == 1;
 }
 
-struct range {
-	unsigned lo, hi;
-};
-
-static void forget_in_range(int fd, ms_slot v, void *p)
+static void forget_one(int fd, ms_slot v, void *p)
 {
-	const struct range *r = p;
-
-	(void)v;
-	if ((unsigned)fd >= r->lo && (unsigned)fd <= r->hi)
-		ms_forget(fd);
-}
-
-static void forget_range(unsigned lo, unsigned hi)
-{
-	struct range r = {lo, hi};
-	int saved = errno;
-
-	ms_table_walk(forget_in_range, &r);
-	errno = saved;
+	(void)v, (void)p;
+	ms_forget(fd);
 }
 
 MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -169,19 +153,33 @@ MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	}
 	/* Invalid flags close nothing; with CLOSE_RANGE_CLOEXEC nothing is
 	 * closed; with CLOSE_RANGE_UNSHARE only this thread's new copy of
-	 * the fd table loses them, unless no other thread shares it. */
-	if (ms_track_on && first <= last && !ms_vfork_child() &&
-	    (flags == 0 ||
-	     (flags == (int)CLOSE_RANGE_UNSHARE && ms_single_threaded())))
-		forget_range(first, last);
+	 * the fd table loses them, unless no other thread shares it. The
+	 * cheap checks first: a range without a tracked fd costs a look at
+	 * the table's end, and no system call. */
+	if (ms_track_on && first <= last &&
+	    (flags == 0 || flags == (int)CLOSE_RANGE_UNSHARE) &&
+	    ms_table_walk_range(first, last, NULL, NULL) && !ms_vfork_child() &&
+	    (flags == 0 || ms_single_threaded())) {
+		int saved = errno;
+
+		ms_table_walk_range(first, last, forget_one, NULL);
+		errno = saved;
+	}
 	return ms_real.close_range(first, last, flags);
 }
 
 MS_EXPORT void closefrom(int lowfd)
 {
 	ms_ensure_init();
-	if (ms_track_on && lowfd >= 0 && !ms_vfork_child())
-		forget_range((unsigned)lowfd, UINT_MAX);
+	if (ms_track_on && lowfd >= 0 &&
+	    ms_table_walk_range((unsigned)lowfd, UINT_MAX, NULL, NULL) &&
+	    !ms_vfork_child()) {
+		int saved = errno;
+
+		ms_table_walk_range((unsigned)lowfd, UINT_MAX, forget_one,
+				    NULL);
+		errno = saved;
+	}
 	if (ms_real.closefrom)
 		ms_real.closefrom(lowfd);
 }

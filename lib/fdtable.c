@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +28,8 @@
 _Atomic(_Atomic ms_slot *) ms_chunks[MS_NCHUNKS];
 /* Highest chunk index ever allocated + 1: bounds the walks. */
 static _Atomic unsigned chunks_end;
+/* 1 + the highest fd ever given a slot (0: none): walks stop there */
+static _Atomic unsigned slots_end;
 
 static __thread unsigned depth __attribute__((tls_model("initial-exec")));
 
@@ -73,7 +76,14 @@ _Atomic ms_slot *ms_slot_get(int fd)
 	_Atomic ms_slot *fresh, *expected = NULL;
 	unsigned idx, end;
 
-	if (s || fd < 0)
+	if (fd < 0)
+		return NULL;
+	end = atomic_load_explicit(&slots_end, memory_order_relaxed);
+	while (end <= (unsigned)fd &&
+	       !atomic_compare_exchange_weak(&slots_end, &end,
+					     (unsigned)fd + 1))
+		;
+	if (s)
 		return s;
 	idx = (unsigned)fd >> MS_CHUNK_SHIFT;
 	fresh = map_zeroed(MS_CHUNK_SLOTS * sizeof(*fresh));
@@ -527,23 +537,44 @@ void ms_conversion_leave(void)
 
 /* ---- walks ---- */
 
+unsigned ms_table_walk_range(unsigned lo, unsigned hi,
+			     void (*fn)(int fd, ms_slot v, void *arg),
+			     void *arg)
+{
+	unsigned end = atomic_load(&slots_end), n = 0;
+
+	if (end == 0 || lo >= end)
+		return 0;
+	if (hi > end - 1)
+		hi = end - 1;
+	for (unsigned fd = lo; fd <= hi;) {
+		_Atomic ms_slot *chunk =
+			atomic_load(&ms_chunks[fd >> MS_CHUNK_SHIFT]);
+		unsigned last = fd | (MS_CHUNK_SLOTS - 1);
+
+		if (last > hi)
+			last = hi;
+		for (; chunk && fd <= last; fd++) {
+			ms_slot v = atomic_load_explicit(
+				&chunk[fd & (MS_CHUNK_SLOTS - 1)],
+				memory_order_relaxed);
+
+			if (v) {
+				n++;
+				if (fn)
+					fn((int)fd, v, arg);
+			}
+		}
+		fd = last + 1;
+		if (fd == 0)
+			break; /* wrapped: hi was UINT_MAX - 1 or more */
+	}
+	return n;
+}
+
 void ms_table_walk(void (*fn)(int fd, ms_slot v, void *arg), void *arg)
 {
-	unsigned end = atomic_load(&chunks_end);
-
-	for (unsigned c = 0; c < end; c++) {
-		_Atomic ms_slot *chunk = atomic_load(&ms_chunks[c]);
-
-		if (!chunk)
-			continue;
-		for (unsigned i = 0; i < MS_CHUNK_SLOTS; i++) {
-			ms_slot v = atomic_load_explicit(&chunk[i],
-							 memory_order_relaxed);
-
-			if (v)
-				fn((int)((c << MS_CHUNK_SHIFT) | i), v, arg);
-		}
-	}
+	ms_table_walk_range(0, UINT_MAX, fn, arg);
 }
 
 /* ---- what a record keeps ---- */

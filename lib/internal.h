@@ -274,6 +274,12 @@ void ms_track_epoll(struct ms_rec *rec, int epfd, int op,
 
 /* Calls fn(fd, slot, arg) for every fd whose slot is not 0 (no locks). */
 void ms_table_walk(void (*fn)(int fd, ms_slot v, void *arg), void *arg);
+/* The same for the fds lo..hi only (fn may be NULL); how many it found.
+ * Stops at the highest fd that ever had a slot: no cost for the fds the
+ * library never saw. */
+unsigned ms_table_walk_range(unsigned lo, unsigned hi,
+			     void (*fn)(int fd, ms_slot v, void *arg),
+			     void *arg);
 
 /* fork() and posix_spawn() hold conversions back while fds are copied, so
  * that no conversion is half done in the child: */

@@ -178,9 +178,14 @@ ops = [
     ("tcp_connect", "outbound TCP: socket+setsockopt+connect+accept+close"),
     ("dup_close", "dup()+close(), UDP"),
     ("dup2_close", "dup2()+close(), UDP"),
-    ("fcntl_getfl", "fcntl(F_GETFL), UDP"),
+    ("dup3_close", "dup3(O_CLOEXEC)+close(), UDP"),
+    ("close", "close() of an fd the library never saw (+ a raw dup3)"),
+    ("close_range", "close_range() of one such fd (+ a raw dup3)"),
+    ("closefrom", "closefrom() of one such fd (+ a raw dup3)"),
+    ("fcntl_getfl", "fcntl64(F_GETFL), UDP (what fcntl() is for nginx)"),
     ("getsockopt", "getsockopt(SO_ERROR), UDP"),
     ("sendmsg", "sendmsg() of 1 byte, connected UDP (+ recv by the sink)"),
+    ("sendmmsg", "sendmmsg() of 1 message, connected UDP (+ recv by the sink)"),
 ]
 # What the library adds on purpose, for sockets it tracks only: with a
 # `connect` list, a candidate's connect() needs its destination, and the
@@ -549,7 +554,8 @@ variant_order() {
 # ================= 1. interposition cost =================
 say "1/4 interposition cost ($micro_rounds rounds)"
 ops=(udp_socket tcp_socket udp_setsockopt tcp_setsockopt_pre tcp_setsockopt udp_connect
-	udp_epoll tcp_epoll_pre tcp_connect dup_close dup2_close fcntl_getfl getsockopt sendmsg)
+	udp_epoll tcp_epoll_pre tcp_connect dup_close dup2_close dup3_close close close_range
+	closefrom fcntl_getfl getsockopt sendmsg sendmmsg)
 mb_port=$(port)
 mb_run() { # variant op n [--mark]
 	local v=$1 op=$2 n=$3

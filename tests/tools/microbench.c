@@ -35,10 +35,17 @@
  *                   client with SO_LINGER 0, so no TIME_WAIT piles up)
  *   dup_close       dup() of a UDP socket + close() of the copy
  *   dup2_close      dup2() of a UDP socket onto a fixed number + close()
- *   fcntl_getfl     fcntl(F_GETFL) of a UDP socket
+ *   dup3_close      dup3(O_CLOEXEC) of a UDP socket + close()
+ *   close, close_range, closefrom
+ *                   the raw dup3 system call (no library sees it) of a
+ *                   UDP socket onto a fixed number, then close() /
+ *                   close_range() / closefrom() of that number
+ *   fcntl_getfl     fcntl(F_GETFL) of a UDP socket (built with
+ *                   _FILE_OFFSET_BITS=64, as nginx: fcntl64)
  *   getsockopt      getsockopt(SO_ERROR) of a UDP socket
  *   sendmsg         sendmsg() of one byte on a connected UDP socket
  *                   (to 127.0.0.1:PORT), no control data
+ *   sendmmsg        the same with sendmmsg(), one message
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +58,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -247,6 +255,29 @@ static long long run_op(const char *op, long iters, int port, int marks)
 			if (d < 0 || close(d) != 0)
 				die("dup");
 		});
+	} else if (strcmp(op, "dup3_close") == 0) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0)
+			die("socket");
+		LOOP({
+			if (dup3(fd, 500, O_CLOEXEC) != 500 || close(500) != 0)
+				die("dup3");
+		});
+	} else if (strcmp(op, "close") == 0 || strcmp(op, "close_range") == 0 ||
+		   strcmp(op, "closefrom") == 0) {
+		/* The number to close is made by the raw system call, which
+		 * no library sees: what is timed besides it is the close. */
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0)
+			die("socket");
+		LOOP({
+			if (syscall(SYS_dup3, fd, 900, 0) != 900)
+				die("dup3");
+			if (op[5] == '\0'  ? close(900) != 0
+			    : op[5] == '_' ? close_range(900, 900, 0) != 0
+					   : (closefrom(900), 0))
+				die("close");
+		});
 	} else if (strcmp(op, "fcntl_getfl") == 0) {
 		fd = socket(AF_INET, SOCK_DGRAM, 0);
 		if (fd < 0)
@@ -283,6 +314,27 @@ static long long run_op(const char *op, long iters, int port, int marks)
 
 			if (sendmsg(fd, &msg, 0) != 1)
 				die("sendmsg");
+			if (recv(sink, &drop, 1, 0) != 1)
+				die("recv");
+		});
+		close(sink);
+	} else if (strcmp(op, "sendmmsg") == 0) {
+		char byte = 'x';
+		struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+		struct mmsghdr mm = {
+			.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}};
+		int sink = socket(AF_INET, SOCK_DGRAM, 0);
+
+		if (sink < 0 || bind(sink, (struct sockaddr *)&a, sizeof(a)))
+			die("bind");
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			die("connect");
+		LOOP({
+			char drop;
+
+			if (sendmmsg(fd, &mm, 1, 0) != 1)
+				die("sendmmsg");
 			if (recv(sink, &drop, 1, 0) != 1)
 				die("recv");
 		});
