@@ -156,13 +156,13 @@ MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	 * the fd table loses them, unless no other thread shares it. The
 	 * cheap checks first: a range without a tracked fd costs a look at
 	 * the table's end, and no system call. */
-	if (ms_track_on && first <= last &&
-	    (flags == 0 || flags == (int)CLOSE_RANGE_UNSHARE) &&
-	    ms_table_walk_range(first, last, NULL, NULL) && !ms_vfork_child() &&
-	    (flags == 0 || ms_single_threaded())) {
+	if (ms_track_on && !ms_table_beyond(first) && first <= last &&
+	    (flags == 0 || flags == (int)CLOSE_RANGE_UNSHARE)) {
 		int saved = errno;
 
-		ms_table_walk_range(first, last, forget_one, NULL);
+		if (ms_table_walk_range(first, last, NULL, NULL) &&
+		    !ms_vfork_child() && (flags == 0 || ms_single_threaded()))
+			ms_table_walk_range(first, last, forget_one, NULL);
 		errno = saved;
 	}
 	return ms_real.close_range(first, last, flags);
@@ -171,13 +171,14 @@ MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 MS_EXPORT void closefrom(int lowfd)
 {
 	ms_ensure_init();
-	if (ms_track_on && lowfd >= 0 &&
-	    ms_table_walk_range((unsigned)lowfd, UINT_MAX, NULL, NULL) &&
-	    !ms_vfork_child()) {
+	if (ms_track_on && lowfd >= 0 && !ms_table_beyond((unsigned)lowfd)) {
 		int saved = errno;
 
-		ms_table_walk_range((unsigned)lowfd, UINT_MAX, forget_one,
-				    NULL);
+		if (ms_table_walk_range((unsigned)lowfd, UINT_MAX, NULL,
+					NULL) &&
+		    !ms_vfork_child())
+			ms_table_walk_range((unsigned)lowfd, UINT_MAX,
+					    forget_one, NULL);
 		errno = saved;
 	}
 	if (ms_real.closefrom)

@@ -26,10 +26,8 @@
 #include <unistd.h>
 
 _Atomic(_Atomic ms_slot *) ms_chunks[MS_NCHUNKS];
-/* Highest chunk index ever allocated + 1: bounds the walks. */
-static _Atomic unsigned chunks_end;
 /* 1 + the highest fd ever given a slot (0: none): walks stop there */
-static _Atomic unsigned slots_end;
+_Atomic unsigned ms_slots_end;
 
 static __thread unsigned depth __attribute__((tls_model("initial-exec")));
 
@@ -78,9 +76,9 @@ _Atomic ms_slot *ms_slot_get(int fd)
 
 	if (fd < 0)
 		return NULL;
-	end = atomic_load_explicit(&slots_end, memory_order_relaxed);
+	end = atomic_load_explicit(&ms_slots_end, memory_order_relaxed);
 	while (end <= (unsigned)fd &&
-	       !atomic_compare_exchange_weak(&slots_end, &end,
+	       !atomic_compare_exchange_weak(&ms_slots_end, &end,
 					     (unsigned)fd + 1))
 		;
 	if (s)
@@ -91,10 +89,6 @@ _Atomic ms_slot *ms_slot_get(int fd)
 		return NULL;
 	if (!atomic_compare_exchange_strong(&ms_chunks[idx], &expected, fresh))
 		munmap(fresh, MS_CHUNK_SLOTS * sizeof(*fresh));
-	end = atomic_load(&chunks_end);
-	while (end < idx + 1 &&
-	       !atomic_compare_exchange_weak(&chunks_end, &end, idx + 1))
-		;
 	return ms_slot_of(fd);
 }
 
@@ -541,7 +535,7 @@ unsigned ms_table_walk_range(unsigned lo, unsigned hi,
 			     void (*fn)(int fd, ms_slot v, void *arg),
 			     void *arg)
 {
-	unsigned end = atomic_load(&slots_end), n = 0;
+	unsigned end = atomic_load(&ms_slots_end), n = 0;
 
 	if (end == 0 || lo >= end)
 		return 0;
@@ -624,14 +618,14 @@ void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
 		rec->used += len;
 	}
 	o->len = len;
-	if (len <= sizeof(int)) {
-		/* what the kernel read of an int option (or less) */
+	if (ms_same_page(val, len)) {
+		/* the kernel read its first byte: the page is readable */
 		memcpy(rec->val + o->off, val, len);
 	} else {
 		/* The kernel reads what the option needs, not always len
-		 * bytes (an int of a longer buffer): copy what can be read,
-		 * zeros after it, which the replay's kernel does not read
-		 * either. */
+		 * bytes (an int of a longer buffer, one byte of some IPv4
+		 * options): copy what can be read, zeros after it, which
+		 * the replay's kernel does not read either. */
 		size_t n = ms_user_readable_prefix(val, len);
 
 		memcpy(rec->val + o->off, val, n);

@@ -4,6 +4,7 @@
 #define MPTCPSHIM_INTERNAL_H
 
 #include "config.h"
+#include "text.h"
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -79,13 +80,6 @@ void ms_log_init(void);
 void ms_msg_begin(struct ms_msg *m, enum ms_log_level l);
 void ms_msg_str(struct ms_msg *m, const char *s);
 void ms_msg_uint(struct ms_msg *m, unsigned long v);
-/* Numbers without stdio (async-signal-safe): ms_fmt_uint writes v in
- * decimal and a NUL at dst (at most 21 bytes), returns the NUL's
- * address; ms_parse_uint skips blanks, reads a number in base 10 or 16,
- * returns the first byte after it, or NULL if there is none (or p is
- * NULL). */
-char *ms_fmt_uint(char *dst, unsigned long long v);
-const char *ms_parse_uint(const char *p, unsigned base, unsigned long long *v);
 void ms_msg_addr(struct ms_msg *m, const struct sockaddr *sa, socklen_t len);
 void ms_msg_errno(struct ms_msg *m, int e);
 void ms_msg_opt(struct ms_msg *m, int level, int name);
@@ -97,8 +91,10 @@ void ms_msg_end(struct ms_msg *m);
 /* Could the kernel read n bytes at p? Asks the kernel, never touches p. */
 bool ms_user_readable(const void *p, size_t n);
 /* How many of the n bytes at p, from the start, can be read (page by
- * page; one system call per page past the first that p + n reaches). */
+ * page; one system call per page p .. p + n touches). */
 size_t ms_user_readable_prefix(const void *p, size_t n);
+/* Do the n (> 0) bytes at p lie in one page (then readable if one is)? */
+bool ms_same_page(const void *p, size_t n);
 /* A NUL-terminated string within max bytes; a NULL-terminated array of
  * such strings (NULL: none), at most max entries. */
 bool ms_user_string(const char *s, size_t max);
@@ -274,6 +270,14 @@ void ms_track_epoll(struct ms_rec *rec, int epfd, int op,
 
 /* Calls fn(fd, slot, arg) for every fd whose slot is not 0 (no locks). */
 void ms_table_walk(void (*fn)(int fd, ms_slot v, void *arg), void *arg);
+/* 1 + the highest fd that ever had a slot (0: none). */
+extern _Atomic unsigned ms_slots_end;
+/* No fd from lo up ever had a slot: a range there is none of the
+ * library's business (one load). */
+static inline bool ms_table_beyond(unsigned lo)
+{
+	return lo >= atomic_load_explicit(&ms_slots_end, memory_order_relaxed);
+}
 /* The same for the fds lo..hi only (fn may be NULL); how many it found.
  * Stops at the highest fd that ever had a slot: no cost for the fds the
  * library never saw. */

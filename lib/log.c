@@ -67,46 +67,6 @@ void ms_msg_str(struct ms_msg *m, const char *s)
 	m->n += len;
 }
 
-char *ms_fmt_uint(char *dst, unsigned long long v)
-{
-	char tmp[24];
-	size_t i = sizeof(tmp), n;
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	n = sizeof(tmp) - i;
-	memcpy(dst, tmp + i, n);
-	dst[n] = '\0';
-	return dst + n;
-}
-
-const char *ms_parse_uint(const char *p, unsigned base, unsigned long long *v)
-{
-	const char *start;
-
-	if (!p)
-		return NULL;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	*v = 0;
-	for (start = p;; p++) {
-		unsigned d;
-
-		if (*p >= '0' && *p <= '9')
-			d = (unsigned)(*p - '0');
-		else if (base == 16 && *p >= 'a' && *p <= 'f')
-			d = (unsigned)(*p - 'a' + 10);
-		else if (base == 16 && *p >= 'A' && *p <= 'F')
-			d = (unsigned)(*p - 'A' + 10);
-		else
-			break;
-		*v = *v * base + d;
-	}
-	return p == start ? NULL : p;
-}
-
 void ms_msg_uint(struct ms_msg *m, unsigned long v)
 {
 	char tmp[24];
@@ -127,13 +87,13 @@ void ms_msg_begin(struct ms_msg *m, enum ms_log_level l)
 
 void ms_msg_addr(struct ms_msg *m, const struct sockaddr *sa, socklen_t len)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[MS_IPSTRLEN];
 
 	if (sa && sa->sa_family == AF_INET &&
 	    len >= (socklen_t)sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *sin = (const void *)sa;
 
-		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		ms_fmt_ip(a, AF_INET, &sin->sin_addr);
 		ms_msg_str(m, a);
 		ms_msg_str(m, ":");
 		ms_msg_uint(m, ntohs(sin->sin_port));
@@ -141,7 +101,7 @@ void ms_msg_addr(struct ms_msg *m, const struct sockaddr *sa, socklen_t len)
 		   len >= (socklen_t)sizeof(struct sockaddr_in6)) {
 		const struct sockaddr_in6 *sin6 = (const void *)sa;
 
-		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
+		ms_fmt_ip(a, AF_INET6, &sin6->sin6_addr);
 		ms_msg_str(m, "[");
 		ms_msg_str(m, a);
 		ms_msg_str(m, "]:");

@@ -301,14 +301,17 @@ static bool copy_addr(const struct sockaddr *sa, socklen_t len,
 /* The address as the kernel reads it for a socket of this family, in ss
  * (zero-padded: an IPv6 address of 24 bytes, without sin6_scope_id, is
  * valid), for matching and messages; false if the kernel will refuse it
- * whatever the library does. The kernel takes AF_UNSPEC with INADDR_ANY
- * for AF_INET in bind() (an old compatibility rule). */
+ * whatever the library does: unreadable, shorter than the family's
+ * address (EINVAL, checked before the family), another family. The
+ * kernel takes AF_UNSPEC with INADDR_ANY for AF_INET in bind() (an old
+ * compatibility rule). */
 static bool kernel_addr(const struct sockaddr *sa, socklen_t len, int domain,
 			bool for_bind, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
-	if (!copy_addr(sa, len, ss))
+	if (len < (domain == AF_INET6 ? 24 : sizeof(*sin)) ||
+	    !copy_addr(sa, len, ss))
 		return false;
 	if (for_bind && domain == AF_INET && ss->ss_family == AF_UNSPEC &&
 	    len >= sizeof(*sin) && sin->sin_addr.s_addr == htonl(INADDR_ANY))
@@ -322,7 +325,7 @@ static void note_listed_elsewhere(const struct sockaddr *sa, socklen_t len)
 {
 	const struct sockaddr_in *sin = (const void *)sa;
 	const struct ms_rule *hit = NULL;
-	char where[64] = "";
+	char where[MS_IPSTRLEN] = "";
 	uint16_t port;
 	struct ms_msg m;
 
@@ -339,10 +342,7 @@ static void note_listed_elsewhere(const struct sockaddr *sa, socklen_t len)
 	}
 	if (!hit || !first_time_for(ONCE_ELSEWHERE, sa))
 		return;
-	if (hit->family == AF_INET)
-		inet_ntop(AF_INET, hit->addr, where, sizeof(where));
-	else
-		inet_ntop(AF_INET6, hit->addr, where, sizeof(where));
+	ms_fmt_ip(where, hit->family, hit->addr);
 	ms_msg_begin(&m, MS_LOG_INFO);
 	ms_msg_addr(&m, sa, len);
 	ms_msg_str(&m, ": stays TCP: its port is listed only for the address ");
@@ -399,18 +399,26 @@ static int bind_native(int fd, const struct sockaddr *sa, socklen_t len)
 
 /* A candidate the library cannot convert at this bind(), for the reason
  * in f: a listed address stays TCP with one warning, or fails in strict
- * mode, as after any other failure. forget: the socket is the library's
- * no more once bound; otherwise it is marked as changed behind its back
- * (`taint`, a signal handler's call: the record may be held by the code
- * it interrupted). */
+ * mode, as after any other failure. taint 0: the socket is the library's
+ * no more once bound; otherwise it is marked with these bits (a signal
+ * handler's call: the record may be held by the code it interrupted, and
+ * is left as it is). An address the kernel refuses gets its answer. */
 static int bind_unconverted(int fd, const struct sockaddr *sa, socklen_t len,
 			    const struct ms_failure *f, unsigned taint)
 {
 	struct sockaddr_storage ss;
 	const socklen_t mlen = sizeof(ss);
-	bool listed = copy_addr(sa, len, &ss) &&
-		      ms_portlist_match(&cfg.ports, (void *)&ss, mlen);
-	int rc;
+	int domain = 0, rc, e = errno;
+	socklen_t dl = sizeof(domain);
+	bool listed;
+
+	/* the socket's family from the kernel: exact, also where the record
+	 * cannot be read (a handler) or was not made (no memory) */
+	if (ms_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) != 0)
+		domain = 0;
+	errno = e;
+	listed = kernel_addr(sa, len, domain, true, &ss) &&
+		 ms_portlist_match(&cfg.ports, (void *)&ss, mlen);
 
 	if (listed && cfg.strict) {
 		report_once(MS_LOG_ERROR, ONCE_BIND, (void *)&ss, mlen, "",
@@ -513,7 +521,11 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 		errno = saved;
 		return 0;
 	}
-	if (f.stage == MS_STAGE_BIND && bind_error_is_the_answer(f.err)) {
+	/* In strict mode the TCP socket cannot be asked: an EINVAL is taken
+	 * as the program's own (a v4-mapped address on an IPV6_V6ONLY
+	 * socket), no error line. */
+	if (f.stage == MS_STAGE_BIND && (bind_error_is_the_answer(f.err) ||
+					 (cfg.strict && f.err == EINVAL))) {
 		ms_held_unlock(&h); /* a retry may convert */
 		ms_leave();
 		errno = f.err;
@@ -569,10 +581,15 @@ MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!ms_enter()) {
 		/* A signal handler that interrupted the library: no
 		 * conversion here (the interrupted code may hold the
-		 * record), and none later for this socket once bound. */
+		 * record), and none later for this socket once bound. Only
+		 * a candidate (a record, or a tag) is one; a socket the
+		 * library converted or let go gets the kernel's answer. */
 		struct ms_failure h = {.stage = MS_STAGE_HANDLER,
 				       .err = EOPNOTSUPP};
 
+		if (!ms_slot_is_rec(v) && ms_slot_kind(v) != MS_KIND_CAND &&
+		    ms_slot_kind(v) != MS_KIND_NOMEM)
+			return ms_real.bind(fd, sa, len);
 		return bind_unconverted(fd, sa, len, &h, MS_REC_HANDLER);
 	}
 	return bind_candidate(fd, sa, len);

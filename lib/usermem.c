@@ -78,6 +78,13 @@ static uintptr_t page_size(void)
 	return ps;
 }
 
+bool ms_same_page(const void *p, size_t n)
+{
+	uintptr_t ps = page_size(), a = (uintptr_t)p;
+
+	return n > 0 && (a & ~(ps - 1)) == ((a + n - 1) & ~(ps - 1));
+}
+
 size_t ms_user_readable_prefix(const void *p, size_t n)
 {
 	uintptr_t ps = page_size(), start = (uintptr_t)p, page;

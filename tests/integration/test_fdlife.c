@@ -12,6 +12,7 @@
 
 #include <linux/close_range.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 
 enum how { DUP, DUP2, DUP3, DUPFD, DUPFD_CLOEXEC, NHOW };
 static const char *const how_name[] = {"dup", "dup2", "dup3", "F_DUPFD",
@@ -241,6 +242,55 @@ static void test_protocol_answer_follows_the_fd(void **state)
 	}
 }
 
+/* The same far up the table: a converted socket moved to fd 9000 (the
+ * library's table in chunks of 4096: 4096-8191 stays empty) and closed by
+ * a close_range() or closefrom() that starts below 4096. The walk crosses
+ * chunk boundaries and skips the empty chunk, and still forgets 9000. */
+static void test_close_range_across_chunks(void **state)
+{
+	struct rlimit rl;
+	const int hi = 9000;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max <= (rlim_t)hi) {
+		print_message("# skipped: RLIMIT_NOFILE hard limit %llu\n",
+			      (unsigned long long)rl.rlim_max);
+		skip();
+	}
+	if (rl.rlim_cur <= (rlim_t)hi) {
+		rl.rlim_cur = hi + 1;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	for (int how = 0; how < 2; how++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0), v = 0, n;
+		socklen_t l = sizeof(v);
+
+		assert_true(bind_free(fd, AF_INET, LISTED_LO) > 0);
+		assert_int_equal(kproto(fd), IPPROTO_MPTCP);
+		assert_int_equal(dup2(fd, hi), hi);
+		close(fd);
+		assert_int_equal(
+			getsockopt(hi, SOL_SOCKET, SO_PROTOCOL, &v, &l), 0);
+		assert_int_equal(v, IPPROTO_TCP); /* the library's answer */
+		if (how == 0)
+			assert_int_equal(close_range(4000, hi + 10, 0), 0);
+		else
+			closefrom(4000);
+		assert_int_equal(fcntl(hi, F_GETFD), -1);
+		n = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM,
+				 IPPROTO_MPTCP);
+		assert_true(n >= 0);
+		assert_int_equal((int)syscall(SYS_dup3, n, hi, 0), hi);
+		syscall(SYS_close, n);
+		/* forgotten: the kernel's answer, not the library's */
+		assert_int_equal(
+			getsockopt(hi, SOL_SOCKET, SO_PROTOCOL, &v, &l), 0);
+		assert_int_equal(v, IPPROTO_MPTCP);
+		close(hi);
+	}
+}
+
 /* Waits up to ms for a client's connection to show on ep; returns the
  * number of events and the first one's data. */
 static int connect_and_wait(int ep, int port, uint64_t *data)
@@ -426,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_fcntl_passes_through),
 		cmocka_unit_test(test_epoll_fd_moved),
 		cmocka_unit_test(test_epoll_oneshot_stays_disarmed),
+		cmocka_unit_test(test_close_range_across_chunks),
 		cmocka_unit_test(test_close_range_unshare_single_thread),
 		cmocka_unit_test(test_other_address_forms),
 	};

@@ -69,6 +69,7 @@ void *realloc(void *p, size_t n)
 #define SECONDS 3
 
 static atomic_int handler_runs, handler_mptcp, handler_tcp, handler_bad;
+static atomic_int handler_eopnotsupp; /* of handler_bad: bind() said so */
 static atomic_int main_bad;
 static atomic_bool finished;
 
@@ -100,6 +101,8 @@ static void on_timer(int sig)
 		atomic_fetch_add(&handler_tcp, 1);
 	else
 		atomic_fetch_add(&handler_bad, 1);
+	if (proto < 0 && errno == EOPNOTSUPP)
+		atomic_fetch_add(&handler_eopnotsupp, 1);
 	in_call++;
 	close(fd);
 	in_call--;
@@ -175,15 +178,16 @@ static int child_loop(void)
 	setitimer(ITIMER_REAL, &it, NULL);
 	atomic_store(&finished, true);
 	pthread_join(w, NULL);
-	printf("%d %d %d %d %d %d %d %d\n", rounds, atomic_load(&handler_runs),
-	       atomic_load(&handler_mptcp), atomic_load(&handler_tcp),
-	       atomic_load(&handler_bad), atomic_load(&main_bad),
-	       atomic_load(&allocs_in_calls), open_fds() - fds);
+	printf("%d %d %d %d %d %d %d %d %d\n", rounds,
+	       atomic_load(&handler_runs), atomic_load(&handler_mptcp),
+	       atomic_load(&handler_tcp), atomic_load(&handler_bad),
+	       atomic_load(&main_bad), atomic_load(&allocs_in_calls),
+	       open_fds() - fds, atomic_load(&handler_eopnotsupp));
 	return 0;
 }
 
 struct loop_result {
-	int rounds, runs, mptcp, tcp, bad, main_bad, allocs, fds;
+	int rounds, runs, mptcp, tcp, bad, main_bad, allocs, fds, eopnotsupp;
 	char err[65536]; /* the library's messages */
 };
 
@@ -216,10 +220,11 @@ static void run_loop(const char *extra_env, struct loop_result *r)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_true(n > 0);
-	assert_int_equal(sscanf(out, "%d %d %d %d %d %d %d %d", &r->rounds,
+	assert_int_equal(sscanf(out, "%d %d %d %d %d %d %d %d %d", &r->rounds,
 				&r->runs, &r->mptcp, &r->tcp, &r->bad,
-				&r->main_bad, &r->allocs, &r->fds),
-			 8);
+				&r->main_bad, &r->allocs, &r->fds,
+				&r->eopnotsupp),
+			 9);
 	rewind(errf);
 	n = (ssize_t)fread(r->err, 1, sizeof(r->err) - 1, errf);
 	r->err[n > 0 ? n : 0] = '\0';
@@ -258,6 +263,7 @@ static void test_handlers_strict(void **state)
 	run_loop("MPTCPSHIM_STRICT=1", &res);
 	assert_int_equal(res.tcp, 0);
 	assert_true(res.bad > 0);
+	assert_int_equal(res.eopnotsupp, res.bad); /* the documented errno */
 	assert_non_null(strstr(res.err,
 			       ": bind() fails (strict mode): the library "
 			       "could not follow the socket (a call from a "
