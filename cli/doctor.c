@@ -1028,9 +1028,18 @@ static void check_firewall(void)
 				"keep TCP option 30%s",
 				strip ? " (a TCPOPTSTRIP rule would strip it)"
 				      : "");
-			probe(f, strip ? "iptables-save | grep -n -e "
-					 "TCPOPTSTRIP -e DROP -e REJECT"
-				       : "iptables-save");
+			/* Debian's iptables-save is the nft one: it
+			 * does not show legacy tables */
+			if (names[0])
+				probe(f, "iptables-legacy-save%s",
+				      strip ? " | grep -n -e TCPOPTSTRIP -e "
+					      "DROP -e REJECT"
+					    : "");
+			if (names6[0])
+				probe(f, "ip6tables-legacy-save%s",
+				      strip ? " | grep -n -e TCPOPTSTRIP -e "
+					      "DROP -e REJECT"
+					    : "");
 		}
 	}
 	for (size_t i = 0; i < nt; i++)

@@ -394,7 +394,8 @@ paste_fixes() {
 		ip netns exec "$ns" iptables-legacy -A INPUT -p tcp --dport 22 -j ACCEPT
 		ns_doctor
 		[[ "$output" == *"[info]  legacy iptables tables are loaded: they must accept SYNs to every announced address and keep TCP option 30"* ]]
-		[[ "$output" == *"check: iptables-save"* ]]
+		[[ "$output" == *"check: iptables-legacy-save | grep -n -e TCPOPTSTRIP"* ]]
+		[[ "$output" != *"ip6tables-legacy-save"* ]]
 	fi
 }
 
