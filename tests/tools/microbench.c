@@ -298,32 +298,12 @@ static long long run_op(const char *op, long iters, int port, int marks)
 			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &l) != 0)
 				die("getsockopt");
 		});
-	} else if (strcmp(op, "sendmsg") == 0) {
-		char byte = 'x';
-		struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-		int sink = socket(AF_INET, SOCK_DGRAM, 0);
-
-		if (sink < 0 || bind(sink, (struct sockaddr *)&a, sizeof(a)))
-			die("bind");
-		fd = socket(AF_INET, SOCK_DGRAM, 0);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
-			die("connect");
-		LOOP({
-			char drop;
-
-			if (sendmsg(fd, &msg, 0) != 1)
-				die("sendmsg");
-			if (recv(sink, &drop, 1, 0) != 1)
-				die("recv");
-		});
-		close(sink);
-	} else if (strcmp(op, "sendmmsg") == 0) {
+	} else if (strcmp(op, "sendmsg") == 0 || strcmp(op, "sendmmsg") == 0) {
 		char byte = 'x';
 		struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 		struct mmsghdr mm = {
 			.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}};
-		int sink = socket(AF_INET, SOCK_DGRAM, 0);
+		int sink = socket(AF_INET, SOCK_DGRAM, 0), many = op[4] == 'm';
 
 		if (sink < 0 || bind(sink, (struct sockaddr *)&a, sizeof(a)))
 			die("bind");
@@ -333,8 +313,9 @@ static long long run_op(const char *op, long iters, int port, int marks)
 		LOOP({
 			char drop;
 
-			if (sendmmsg(fd, &mm, 1, 0) != 1)
-				die("sendmmsg");
+			if (many ? sendmmsg(fd, &mm, 1, 0) != 1
+				 : sendmsg(fd, &mm.msg_hdr, 0) != 1)
+				die(op);
 			if (recv(sink, &drop, 1, 0) != 1)
 				die("recv");
 		});
