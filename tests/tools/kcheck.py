@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """What the kernel says about a connection, on every supported kernel.
 
-The Python twin of kcheck.h, for ngxpeer.py and clipeer.py.
+The Python twin of kcheck.h, for ngxpeer.py, clipeer.py and srvpeer.py.
 
 is_mptcp(sock) -> 1 (MPTCP), 0 (plain TCP, or an MPTCP socket that fell
 back to TCP), or raises KernelDisagrees. getsockopt(SOL_MPTCP,

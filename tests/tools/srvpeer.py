@@ -12,7 +12,8 @@ still open, what the kernel says about that socket:
     mptcp=0              MPTCP_INFO fails (a TCP socket, or an MPTCP socket
                          that fell back to TCP)
 
-(TCP_IS_MPTCP is not used: Debian 12's kernel 6.1 does not have it.)
+(kcheck.py, as for ngxpeer.py and clipeer.py: TCP_IS_MPTCP is read too
+where the kernel has it - not Debian 12's 6.1 - and must agree.)
 Then one key=value line per protocol step. Exit status 0 when every step
 got the answer the protocol expects, 1 otherwise (the reason on stderr).
 
@@ -48,7 +49,6 @@ got the answer the protocol expects, 1 otherwise (the reason on stderr).
 Options: --tcp (a plain TCP client), --timeout S (default 10).
 """
 import argparse
-import errno
 import hashlib
 import http.client
 import imaplib
@@ -61,10 +61,9 @@ import sys
 import threading
 import time
 
+from kcheck import MPTCP_INFO, SOL_MPTCP, is_mptcp
+
 IPPROTO_MPTCP = 262
-SOL_MPTCP = 284
-MPTCP_INFO = 1
-MPTCP_INFO_FLAG_FALLBACK = 1
 MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED = 2
 
 
@@ -83,17 +82,13 @@ def open_socket(addr, port, tcp, timeout):
 def mptcp_state(s):
     """The kernel's answer for socket s, as printed (see the top)."""
     try:
+        if not is_mptcp(s):
+            return "mptcp=0"  # TCP, or MPTCP fallen back to TCP
+        # struct mptcp_info: six __u8 counters, then __u32 mptcpi_flags
         info = s.getsockopt(SOL_MPTCP, MPTCP_INFO, 64)
-    except OSError as e:
-        # TCP, or MPTCP fallen back to TCP: the kernel's "not MPTCP"
-        # answers. Anything else (EBADF...) is no answer at all.
-        if e.errno in (errno.ENOPROTOOPT, errno.EOPNOTSUPP):
-            return "mptcp=0"
+    except OSError as e:  # no answer at all (EBADF...), or two that differ
         return "mptcp=error (%s)" % e
-    # struct mptcp_info: six __u8 counters, then __u32 mptcpi_flags
-    flags = struct.unpack_from("=I", info, 8)[0] if len(info) >= 12 else 0
-    if flags & MPTCP_INFO_FLAG_FALLBACK:
-        return "mptcp=0"
+    flags = struct.unpack_from("=I", info, 8)[0]
     if not flags & MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED:
         return "mptcp=incomplete (no MP_CAPABLE key from the peer yet)"
     return "mptcp=1"
