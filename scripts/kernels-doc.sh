@@ -86,8 +86,8 @@ notes_md() {
 		## The kernel paragraph (for the README)
 
 		**Kernels.** Measured on Debian 12's 6.1 (6.1.192), Debian 13's 6.12
-		(6.12.118) and 6.18 (the tables above; CI runs the nginx, shim,
-		faults and doctor-kernel suites on all three). On each, every option
+		(6.12.118) and 6.18 (the tables above; CI runs the meson, nginx,
+		shim, faults and doctor-kernel suites on all three). On each, every option
 		Debian's nginx sets on its listeners and connections works on MPTCP
 		sockets, except
 		`listen ... fastopen=` on 6.1: MPTCP listeners there refuse

@@ -103,7 +103,7 @@ case "$rc" in
 	;;
 esac
 
-echo "== nginx, shim, faults and doctor-kernel suites on Debian 12's 6.1 and 13's 6.12 (VMs, scripts/vm-test.sh)"
+echo "== meson, nginx, shim, faults and doctor-kernel suites on Debian 12's 6.1 and 13's 6.12 (VMs, scripts/vm-test.sh)"
 # The two kernels boot side by side (one vCPU each); the rest of the
 # suites on those kernels: scripts/vm-test.sh --full (README, Tests).
 MPTCPSHIM_BUILD="$top/build-ci" scripts/vm-test.sh --jobs 2 | tee "$tap" || status=1

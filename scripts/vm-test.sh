@@ -21,8 +21,8 @@
 # machine may be shared). CI runs the default suites with --jobs 2.
 #
 # Suites: `meson` (meson test: unit and integration) and the names of
-# tests/bats/*.bats (shim, faults, nginx, ...). Default: nginx shim faults
-# doctor-kernel
+# tests/bats/*.bats (shim, faults, nginx, ...). Default: meson nginx shim
+# faults doctor-kernel
 # (what .ci/run runs, through scripts/test.sh). --full: meson and every
 # bats suite except package (it installs a package system-wide, which a
 # read-only root cannot do), bench and lab: they measure speed, and under
@@ -49,7 +49,7 @@ top=$PWD
 
 cache=${MPTCPSHIM_VM_CACHE:-/var/cache/mptcpshim/vm}
 build=${MPTCPSHIM_BUILD:-$top/build}
-suites="nginx shim faults doctor-kernel"
+suites="meson nginx shim faults doctor-kernel"
 out=
 timeout_s=
 jobs=1
