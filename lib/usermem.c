@@ -17,8 +17,8 @@
  *   sigset_t): windows of 8 give the exact answer where the 32 bytes run
  *   past the end of readable memory, or the address is longer.
  * Only bind() and connect() of candidates use it (one system call there),
- * and the recording of an option value longer than an int (a call per
- * page it spans); none elsewhere.
+ * and the recording of an option value that spans pages (a call per
+ * page); none elsewhere.
  */
 #include "internal.h"
 
