@@ -21,10 +21,7 @@
 /* Longest option value we keep (TCP_MD5SIG's struct is 216 bytes). */
 #define MS_OPT_MAXLEN 256
 
-#define OPT(l, n)                                                              \
-	{                                                                      \
-		l, n, #n                                                       \
-	}
+#define OPT(l, n) {l, n, #n}
 static const struct {
 	int level, name;
 	const char *str;

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(
-	meson ninja-build pkg-config gcc clang-format binutils git libmnl-dev
+	meson ninja-build pkg-config gcc clang-format-19 binutils git libmnl-dev
 	libcmocka-dev bats shfmt
 	nginx libnginx-mod-stream libnginx-mod-mail
 	iproute2 procps psmisc python3 curl nftables iptables

@@ -119,8 +119,8 @@ else
 	status=1
 fi
 
-echo "== formatting (.clang-format)"
-if clang-format --dry-run -Werror lib/*.[ch] cli/*.[ch] tests/*/*.c; then
+echo "== formatting (.clang-format, clang-format 19: the same version on Debian 12 and 13)"
+if clang-format-19 --dry-run -Werror lib/*.[ch] cli/*.[ch] tests/*/*.c; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))

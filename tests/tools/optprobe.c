@@ -64,14 +64,8 @@ struct opt {
 	const char *use;
 };
 
-#define O(l, o, v, u)                                                          \
-	{                                                                      \
-#o, l, o, &(v), sizeof(v), 0, u                                \
-	}
-#define RO(l, o, u)                                                            \
-	{                                                                      \
-#o, l, o, NULL, 0, 0, u                                        \
-	}
+#define O(l, o, v, u) {#o, l, o, &(v), sizeof(v), 0, u}
+#define RO(l, o, u)   {#o, l, o, NULL, 0, 0, u}
 static const struct opt opts[] = {
 	O(SOL_SOCKET, SO_REUSEADDR, one, "nginx: every listener"),
 	O(SOL_SOCKET, SO_REUSEPORT, one, "nginx: listen reuseport"),
