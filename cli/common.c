@@ -113,11 +113,39 @@ int cli_getopt(int argc, char **argv, bool in_order, const char *optstring,
 	const struct option *o;
 	int c;
 
+	/* Long options seen in this parse (a new parse starts at optind 1):
+	 * a second --ports would silently replace the first. */
+	static uint64_t seen;
+	int idx = -1;
+
+	if (optind <= 1)
+		seen = 0;
 	snprintf(spec, sizeof(spec), "%s:%s", in_order ? "+" : "", optstring);
 	opterr = 0;
-	c = getopt_long(argc, argv, spec, longopts, NULL);
-	if (c != '?' && c != ':')
+	c = getopt_long(argc, argv, spec, longopts, &idx);
+	if (c != '?' && c != ':') {
+		if (idx < 0 || idx >= 64)
+			return c;
+		o = &longopts[idx];
+		if (seen & (UINT64_C(1) << idx)) {
+			cli_usage_err(
+				"option --%s is given twice; give it once",
+				o->name);
+			return '?';
+		}
+		seen |= UINT64_C(1) << idx;
+		/* "--ports --root DIR": the value is the next option */
+		if (o->has_arg == required_argument && optarg &&
+		    strncmp(optarg, "--", 2) == 0 &&
+		    (optarg[2] == '\0' ||
+		     long_named(optarg, longopts, &ambiguous))) {
+			cli_usage_err("option --%s needs a value (it was "
+				      "followed by the option '%s')",
+				      o->name, optarg);
+			return '?';
+		}
 		return c;
+	}
 	/* What was wrong, named as the user wrote it. */
 	arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
 	o = long_named(arg, longopts, &ambiguous);

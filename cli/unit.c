@@ -30,12 +30,16 @@
 
 #define DROPIN_NAME "mptcpshim.conf"
 #define DROPIN_DIR  "/etc/systemd/system"
-#define MARKER	    "# Written by 'mptcpshim enable'."
-#define MAX_FILES   256
-#define MAX_LIST    16
-#define FILE_MAX    (1 << 20)
-#define VALUE_MAX   8192
-#define TEXT_MAX    (4 * VALUE_MAX)
+#ifndef MS_LIBRARY
+#define MS_LIBRARY "/usr/local/lib/libmptcpshim.so"
+#endif
+#define MARKER	   "# Written by 'mptcpshim enable'."
+#define EX_CHANGED 3 /* --detailed-exit: something was written or removed */
+#define MAX_FILES  256
+#define MAX_LIST   16
+#define FILE_MAX   (1 << 20)
+#define VALUE_MAX  8192
+#define TEXT_MAX   (4 * VALUE_MAX)
 
 /* Copies src into dst (len bytes), cut if it does not fit. */
 static void copy(char *dst, size_t len, const char *src)
@@ -75,32 +79,55 @@ static void enable_usage(void)
 	      "                    container's tree; / for this one), not on "
 	      "the\n"
 	      "                    running systemd (no systemctl calls)\n"
-	      "  --dry-run         print the drop-in, write nothing\n"
+	      "  --dry-run         print the drop-in, write nothing (without "
+	      "a running\n"
+	      "                    systemd, from the unit files under / or "
+	      "--root)\n"
+	      "  --detailed-exit   exit 3 when the drop-in was written (or "
+	      "would be),\n"
+	      "                    0 when it was already there\n"
 	      "  -h, --help        this text\n"
 	      "\n"
-	      "Without a running systemd, --root is needed. Warnings name what "
+	      "Without a running systemd, --root is needed (or --dry-run). "
+	      "Warnings name what "
 	      "would\n"
 	      "undo the drop-in (a later drop-in, an EnvironmentFile= or\n"
 	      "UnsetEnvironment= naming LD_PRELOAD) and a program the library "
 	      "cannot\n"
 	      "reach (statically linked, Go, setuid, file capabilities).\n"
 	      "Exit status: 0 done (or nothing to do), 1 failure, 2 bad "
-	      "arguments.\n",
+	      "arguments;\n"
+	      "with --detailed-exit, 3 when something was written and 0 when "
+	      "nothing\n"
+	      "changed. The first line says which: 'UNIT: wrote FILE' or "
+	      "'UNIT: already\n"
+	      "enabled (FILE unchanged)'.\n",
 	      stdout);
 }
 
 static const char disable_help[] =
 	"Usage: mptcpshim disable UNIT [--root DIR]\n"
 	"\n"
-	"Removes the drop-in that 'mptcpshim enable' wrote, and its directory\n"
-	"if nothing else is left in it; runs 'systemctl daemon-reload' when\n"
-	"systemd runs. Nothing to do is no error. Without a running systemd,\n"
-	"--root is needed.\n"
+	"Removes the drop-in that 'mptcpshim enable' wrote (or one written by\n"
+	"hand with only [Service], comments and Environment= lines of\n"
+	"LD_PRELOAD and MPTCPSHIM_* variables), and its directory if nothing\n"
+	"else is left in it; runs 'systemctl daemon-reload' when systemd "
+	"runs.\n"
+	"Nothing to do is no error. Without a running systemd, --root is\n"
+	"needed.\n"
 	"\n"
 	"  --root DIR        work on the unit files under DIR\n"
+	"  --detailed-exit   exit 3 when the drop-in was removed, 0 when "
+	"there\n"
+	"                    was none\n"
 	"  -h, --help        this text\n"
 	"\n"
-	"Exit status: 0 done (or nothing to do), 1 failure, 2 bad arguments.\n";
+	"Exit status: 0 done (or nothing to do), 1 failure, 2 bad arguments;\n"
+	"with --detailed-exit, 3 when something was removed and 0 when "
+	"nothing\n"
+	"changed. The first line says which: 'UNIT: removed FILE' or 'UNIT: "
+	"not\n"
+	"enabled (no FILE): nothing to do'.\n";
 
 /* The system manager's unit directories, highest priority first (systemd
  * 252's search path, and /lib/systemd/system for an unmerged /usr). */
@@ -1039,13 +1066,14 @@ struct unit_args {
 	struct target t;
 	const char *root; /* NULL: no --root */
 	bool dry_run;
+	bool detailed_exit;		 /* 3 when something changed */
 	const char *value[MS_NSETTINGS]; /* enable: --ports ... */
 };
 
 static int parse_unit_args(int argc, char **argv, struct unit_args *a,
 			   bool enable)
 {
-	struct option longopts[MS_NSETTINGS + 4];
+	struct option longopts[MS_NSETTINGS + 5];
 	size_t n = enable ? cli_setting_options(longopts) : 0;
 	const char *name;
 	int c;
@@ -1054,6 +1082,8 @@ static int parse_unit_args(int argc, char **argv, struct unit_args *a,
 	if (enable)
 		longopts[n++] =
 			(struct option){"dry-run", no_argument, NULL, 'n'};
+	longopts[n++] =
+		(struct option){"detailed-exit", no_argument, NULL, 'x'};
 	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	longopts[n] = (struct option){0};
 	memset(a, 0, sizeof(*a));
@@ -1069,6 +1099,8 @@ static int parse_unit_args(int argc, char **argv, struct unit_args *a,
 			a->root = optarg;
 		} else if (c == 'n') {
 			a->dry_run = true;
+		} else if (c == 'x') {
+			a->detailed_exit = true;
 		} else if (c >= CLI_OPT_SETTING &&
 			   c < CLI_OPT_SETTING + MS_NSETTINGS) {
 			const struct ms_setting *st =
@@ -1119,20 +1151,27 @@ static int open_root(const struct unit_args *a, struct root *r)
 	memset(r, 0, sizeof(*r));
 	r->given = a->root != NULL;
 	if (!r->given && !cli_systemd_running()) {
-		cli_err("systemd is not running here (no /run/systemd/system), "
-			"so no drop-in would be read; to prepare the unit "
-			"files of an image or a container tree, give "
-			"--root DIR (--root / for this file system)");
-		return EX_FAIL;
+		if (a->dry_run) {
+			/* nothing is written: the files under / tell */
+			r->given = true;
+		} else {
+			cli_err("systemd is not running here (no "
+				"/run/systemd/system), so no drop-in would be "
+				"read; to prepare the unit files of an image "
+				"or a container tree, give --root DIR (--root "
+				"/ for this file system)");
+			return EX_FAIL;
+		}
 	}
-	copy(r->path, sizeof(r->path), r->given ? a->root : "/");
+	copy(r->path, sizeof(r->path), a->root ? a->root : "/");
 	n = strlen(r->path);
 	while (n > 1 && r->path[n - 1] == '/')
 		r->path[--n] = '\0';
 	r->fd = open(r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->fd < 0) {
-		cli_err("--root %s: %s", r->path, strerror(errno));
-		return EX_FAIL;
+		/* a --root that is no directory is a bad argument */
+		cli_usage_err("--root %s: %s", r->path, strerror(errno));
+		return EX_USAGE_2;
 	}
 	return EX_OK;
 }
@@ -1207,24 +1246,15 @@ static void exec_path(const struct root *r, const char *prog, char *out,
 	copy(out, len, prog);
 }
 
-static bool is_nginx(const char *path)
-{
-	const char *base = strrchr(path, '/');
-
-	base = base ? base + 1 : path;
-	return strncmp(base, "nginx", 5) == 0 ||
-	       strcmp(base, "openresty") == 0 || strcmp(base, "angie") == 0;
-}
-
-/* Warnings: what undoes the drop-in, programs it cannot reach, nginx's
- * env lines. */
+/* Warnings: what undoes the drop-in, programs it cannot reach. (nginx's
+ * env lines are not needed for its binary upgrade: the library passes
+ * itself on; README, "nginx versions".) */
 static void report(FILE *out, const struct root *r, const struct unit_args *a,
 		   struct facts *f, const char *lib)
 {
 	const char *unit = a->t.unit;
 	char shown_file[PATH_MAX * 2];
 	struct reach_runner as;
-	bool nginx = false;
 
 	for (size_t i = 0; i < f->nundo; i++) {
 		const struct undo *u = &f->undo[i];
@@ -1285,7 +1315,6 @@ static void report(FILE *out, const struct root *r, const struct unit_args *a,
 			seen |= strcmp(f->exec[j], f->exec[i]) == 0;
 		if (seen)
 			continue;
-		nginx |= is_nginx(f->exec[i]);
 		exec_path(r, f->exec[i], prog, sizeof(prog));
 		if (!reach_check(r->fd, prog, &as, lib, &res) ||
 		    !reach_explain(&res, f->godebug, what, sizeof(what), advice,
@@ -1293,20 +1322,6 @@ static void report(FILE *out, const struct root *r, const struct unit_args *a,
 			continue;
 		fprintf(out, "%s: warning: %s\n%s: %s\n", unit, what, unit,
 			advice);
-	}
-	if (nginx) {
-		fprintf(out,
-			"%s: note: for nginx's binary upgrade (kill "
-			"-USR2), add to the main context of nginx.conf:",
-			unit);
-		fprintf(out, " env LD_PRELOAD;");
-		for (unsigned i = 0; i < MS_NSETTINGS; i++)
-			if (a->value[i])
-				fprintf(out, " env %s;", ms_settings[i].var);
-		fprintf(out, " (the new binary gets only the variables named "
-			     "there; the library re-adds its own only while "
-			     "converted listeners stay open)");
-		fputc('\n', out);
 	}
 }
 
@@ -1372,6 +1387,31 @@ static bool dropin_text(const struct unit_args *a, const struct facts *f,
 	return ok;
 }
 
+/* Is the library where the drop-in will say? On this system it is an error
+ * (the service would run without it, the loader complaining at each
+ * start); under --root a warning: an image may get it installed later. */
+static bool library_there(const struct root *r, const char *lib, bool dry_run,
+			  bool *missing)
+{
+	char where[PATH_MAX * 2];
+	int fd = root_open(r, lib, O_RDONLY | O_NONBLOCK);
+	struct stat st;
+	bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+
+	if (fd >= 0)
+		close(fd);
+	*missing = !ok;
+	if (ok || (r->given && strcmp(r->path, "/") != 0))
+		return true; /* the warning comes after the first line */
+	shown(r, lib, where, sizeof(where));
+	cli_err("the library %s is not there%s: nothing written (the command "
+		"takes $MPTCPSHIM_LIBRARY, else %s, else the libmptcpshim.so "
+		"of its build tree; to name it, run enable again with "
+		"MPTCPSHIM_LIBRARY=/its/path/libmptcpshim.so before it)",
+		where, dry_run ? " (dry run)" : "", MS_LIBRARY);
+	return false;
+}
+
 /* After daemon-reload: does systemd show the library in LD_PRELOAD? */
 static void verify_loaded(const char *unit, const char *lib, bool warned)
 {
@@ -1401,6 +1441,7 @@ int cmd_enable(int argc, char **argv)
 	char path[PATH_MAX * 2], text[TEXT_MAX], old[TEXT_MAX], q[PATH_MAX];
 	const char *lib, *config;
 	FILE *out;
+	bool changed = false, lib_missing = false;
 	int dirfd, rc = parse_unit_args(argc, argv, &a, true);
 
 	if (rc)
@@ -1425,6 +1466,12 @@ int cmd_enable(int argc, char **argv)
 	rc = open_root(&a, &r);
 	if (rc)
 		return rc;
+	/* The drop-in names a file that must be there, or every process of
+	 * the service starts with a loader error and without the library. */
+	if (!library_there(&r, lib, a.dry_run, &lib_missing)) {
+		close(r.fd);
+		return EX_FAIL;
+	}
 	/* the configuration is checked where the service will read it */
 	if (config && strcmp(config, "/dev/null") != 0) {
 		struct ms_config cfg;
@@ -1465,9 +1512,26 @@ int cmd_enable(int argc, char **argv)
 	shown(&r, path, where, sizeof(where));
 	out = a.dry_run ? stderr : stdout;
 	if (a.dry_run) {
+		bool same = false;
+
+		dirfd = walk_nofollow(&r, dir, false, q, sizeof(q));
+		if (dirfd >= 0) {
+			same = read_nofollow(dirfd, DROPIN_NAME, old,
+					     sizeof(old)) == 0 &&
+			       strcmp(old, text) == 0;
+			close(dirfd);
+		}
+		changed = !same;
 		fputs(text, stdout);
-		fprintf(out, "%s: would write %s (dry run: nothing written)\n",
-			a.t.unit, where);
+		if (same)
+			fprintf(out,
+				"%s: already enabled (%s unchanged; dry run)\n",
+				a.t.unit, where);
+		else
+			fprintf(out,
+				"%s: would write %s (dry run: nothing "
+				"written)\n",
+				a.t.unit, where);
 	} else {
 		dirfd = walk_nofollow(&r, dir, true, q, sizeof(q));
 		if (dirfd < 0) {
@@ -1506,6 +1570,7 @@ int cmd_enable(int argc, char **argv)
 			goto done;
 		} else {
 			printf("%s: wrote %s\n", a.t.unit, where);
+			changed = true;
 		}
 		close(dirfd);
 	}
@@ -1517,8 +1582,13 @@ int cmd_enable(int argc, char **argv)
 			fprintf(out, "%s: kept the unit's LD_PRELOAD (%s)\n",
 				a.t.unit, kept);
 	}
+	if (lib_missing)
+		fprintf(out,
+			"%s: warning: the library %s is not there: the service "
+			"will run without it until it is installed there\n",
+			a.t.unit, shown(&r, lib, q, sizeof(q)));
 	report(out, &r, &a, &f, lib);
-	rc = EX_OK;
+	rc = changed && a.detailed_exit ? EX_CHANGED : EX_OK;
 	if (!r.given && !a.dry_run) {
 		if (!daemon_reload())
 			rc = EX_FAIL;
@@ -1538,13 +1608,68 @@ done:
 	return rc;
 }
 
+/* A drop-in written by hand as README.Debian shows it: nothing but blank
+ * lines, comments, [Service], and Environment= assignments of LD_PRELOAD
+ * (the library only) and MPTCPSHIM_* variables. Removing it undoes only
+ * what enable would have done. Otherwise false, with the first line that
+ * is not such a line in why. */
+static bool written_like_enable(const char *text, char *why, size_t len)
+{
+	char line[VALUE_MAX], word[VALUE_MAX];
+	bool preload = false;
+
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		const char *l, *w;
+
+		copy(line, n + 1 < sizeof(line) ? n + 1 : sizeof(line), p);
+		p += n + (p[n] == '\n');
+		for (l = line; *l == ' ' || *l == '\t'; l++)
+			;
+		if (!*l || *l == '#' || *l == ';' ||
+		    strcmp(l, "[Service]") == 0)
+			continue;
+		if (strncmp(l, "Environment=", 12) != 0)
+			goto other;
+		w = l + 12;
+		while (next_word(&w, word, sizeof(word))) {
+			char *eq = strchr(word, '=');
+
+			if (!eq)
+				goto other;
+			*eq = '\0';
+			if (strncmp(word, "MPTCPSHIM_", 10) == 0)
+				continue;
+			if (strcmp(word, "LD_PRELOAD") != 0)
+				goto other;
+			for (char *save = NULL,
+				  *e = strtok_r(eq + 1, ": ", &save);
+			     e; e = strtok_r(NULL, ": ", &save)) {
+				const char *base = strrchr(e, '/');
+
+				base = base ? base + 1 : e;
+				if (strncmp(base, "libmptcpshim.so", 15) != 0)
+					goto other;
+			}
+			preload = true;
+		}
+		continue;
+	other:
+		snprintf(why, len, "it has the line \"%.*s\"", 200, l);
+		return false;
+	}
+	if (!preload)
+		snprintf(why, len, "it sets no LD_PRELOAD of the library");
+	return preload;
+}
+
 int cmd_disable(int argc, char **argv)
 {
 	struct unit_args a;
 	struct root r;
 	char dir[PATH_MAX + 300], path[PATH_MAX * 2], where[PATH_MAX * 2];
 	char parent[PATH_MAX], old[TEXT_MAX], q[PATH_MAX], name[300];
-	char id[256];
+	char id[256], why[300];
 	const char *unit;
 	int dirfd, pfd, rc = parse_unit_args(argc, argv, &a, false);
 
@@ -1586,10 +1711,17 @@ int cmd_disable(int argc, char **argv)
 		rc = EX_OK;
 		goto done;
 	}
-	if (rc == ELOOP || rc == EISDIR ||
-	    (rc == 0 && strncmp(old, MARKER, strlen(MARKER)) != 0)) {
+	if (rc == ELOOP || rc == EISDIR) {
 		cli_err("%s was not written by mptcpshim%s; leaving it alone",
 			where, rc == ELOOP ? " (a symbolic link)" : "");
+		rc = EX_FAIL;
+		goto done;
+	}
+	if (rc == 0 && strncmp(old, MARKER, strlen(MARKER)) != 0 &&
+	    !written_like_enable(old, why, sizeof(why))) {
+		cli_err("%s was not written by mptcpshim and %s; leaving it "
+			"alone (edit or remove it by hand)",
+			where, why);
 		rc = EX_FAIL;
 		goto done;
 	}
@@ -1607,7 +1739,7 @@ int cmd_disable(int argc, char **argv)
 	if (unlinkat(pfd, name, AT_REMOVEDIR) == 0)
 		printf("%s: removed the empty directory %s\n", unit,
 		       shown(&r, dir, parent, sizeof(parent)));
-	rc = EX_OK;
+	rc = a.detailed_exit ? EX_CHANGED : EX_OK;
 	if (!r.given && !daemon_reload())
 		rc = EX_FAIL;
 	printf("to apply it: systemctl restart %s\n", unit);

@@ -371,6 +371,8 @@ make_root() {
 	ExecStart=/usr/bin/demo
 	EOF
 	DROPIN=$ROOT/etc/systemd/system/demo.service.d/mptcpshim.conf
+	# the library the drop-in names, where the service will look
+	mkdir -p "$ROOT$(dirname "$SHIM")" && cp "$SHIM" "$ROOT$SHIM"
 }
 
 @test "enable: a drop-in that keeps the unit's LD_PRELOAD; vendor unit untouched" {
@@ -385,7 +387,7 @@ make_root() {
 	grep -qx 'Environment="MPTCPSHIM_LOG=warn"' "$DROPIN"
 	grep -qx 'Environment="MPTCPSHIM_STRICT=1"' "$DROPIN"
 	[ "$(sha256sum "$ROOT/lib/systemd/system/demo.service")" = "$sum" ]
-	[ "$(find "$ROOT" -type f | wc -l)" -eq 3 ]
+	[ "$(find "$ROOT" -type f | wc -l)" -eq 4 ] # unit, program, library, drop-in
 }
 
 @test "enable: --connect and --tolerate go into the drop-in, checked first" {
@@ -725,7 +727,7 @@ make_root() {
 	[[ "$output" == *"Environment: LD_PRELOAD=/opt/tmpl-dropin.so:$SHIM"* ]]
 }
 
-@test "enable: nginx's env lines are named for its binary upgrade" {
+@test "enable: no note about nginx's env lines (binary upgrade keeps the library without them)" {
 	make_root
 	mkdir -p "$ROOT/usr/sbin"
 	cp "$ROOT/usr/bin/demo" "$ROOT/usr/sbin/nginx"
@@ -737,9 +739,114 @@ make_root() {
 	run "$CLI" enable nginx --root "$ROOT" --ports 80,443 --log warn
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"env LD_PRELOAD; env MPTCPSHIM_PORTS; env MPTCPSHIM_LOG;"* ]]
-	run "$CLI" enable demo --root "$ROOT"
+	[[ "$output" == *"wrote "* ]]
+	# nginx.bats and nginx-multipath.bats show a binary upgrade on 1.22
+	# and 1.30 keeps MPTCP listeners without them
 	[[ "$output" != *"env LD_PRELOAD"* ]]
+	[[ "$output" != *"note:"* ]]
+}
+
+@test "enable: a repeated option or one without its value is refused (exit 2), nothing written" {
+	make_root
+	run "$CLI" enable demo --root "$ROOT" --ports 443 --ports 80
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"option --ports is given twice; give it once"* ]]
+	run "$CLI" enable demo --ports --root "$ROOT"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"option --ports needs a value (it was followed by the option '--root')"* ]]
+	run "$CLI" run --log info --log=debug -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"option --log is given twice"* ]]
+	[ ! -e "$DROPIN" ]
+}
+
+@test "enable/disable: a --root that is not a directory is a bad argument (exit 2)" {
+	run "$CLI" enable demo --root "$TMP/none"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--root $TMP/none: No such file or directory"* ]]
+	touch "$TMP/file"
+	run "$CLI" disable demo --root "$TMP/file"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--root $TMP/file: Not a directory"* ]]
+}
+
+@test "enable: the library must exist: an error on this system, a warning under --root" {
+	make_root
+	run env MPTCPSHIM_LIBRARY="$TMP/gone/libmptcpshim.so" "$CLI" enable demo --root / --dry-run
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the library $TMP/gone/libmptcpshim.so is not there (dry run): nothing written"* ]]
+	[[ "$output" == *"MPTCPSHIM_LIBRARY="* ]]
+	run env MPTCPSHIM_LIBRARY="$TMP/gone/libmptcpshim.so" "$CLI" enable demo --root "$ROOT"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "demo.service: wrote $DROPIN" ]]
+	[[ "$output" == *"demo.service: warning: the library $ROOT$TMP/gone/libmptcpshim.so is not there"* ]]
+	run "$CLI" enable demo --root "$ROOT" --ports 1
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"is not there"* ]]
+}
+
+@test "enable --dry-run without a running systemd reads the unit files under /" {
+	[ ! -d /run/systemd/system ] || skip "systemd runs here: --dry-run asks it (systemd.bats)"
+	unit=$(find /lib/systemd/system /usr/lib/systemd/system -maxdepth 1 -name '*.service' \
+		! -name '*@*' -type f 2>/dev/null | head -n 1)
+	[ -n "$unit" ] || skip "no service unit file on this machine"
+	name=$(basename "$unit")
+	run --separate-stderr "$CLI" enable "$name" --ports 443 --dry-run
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'Environment="MPTCPSHIM_PORTS=443"'* ]]
+	[[ "$stderr" == *"$name: would write /etc/systemd/system/$name.d/mptcpshim.conf (dry run: nothing written)"* ]]
+	[ ! -e "/etc/systemd/system/$name.d/mptcpshim.conf" ]
+	# without --dry-run it still refuses (nothing would read the drop-in)
+	run "$CLI" enable "$name" --ports 443
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"systemd is not running here"* ]]
+}
+
+@test "enable/disable --detailed-exit: 3 when something changed, 0 when nothing did" {
+	make_root
+	run "$CLI" enable demo --root "$ROOT" --ports 443 --detailed-exit --dry-run
+	[ "$status" -eq 3 ]
+	[ ! -e "$DROPIN" ]
+	run "$CLI" enable demo --root "$ROOT" --ports 443 --detailed-exit
+	[ "$status" -eq 3 ]
+	[[ "${lines[0]}" == "demo.service: wrote $DROPIN" ]]
+	run "$CLI" enable demo --root "$ROOT" --ports 443 --detailed-exit
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "demo.service: already enabled ($DROPIN unchanged)" ]]
+	run "$CLI" enable demo --root "$ROOT" --ports 443 --detailed-exit --dry-run
+	[ "$status" -eq 0 ]
+	run "$CLI" enable demo --root "$ROOT" --ports 443
+	[ "$status" -eq 0 ]
+	run "$CLI" disable demo --root "$ROOT" --detailed-exit
+	[ "$status" -eq 3 ]
+	[[ "${lines[0]}" == "demo.service: removed $DROPIN" ]]
+	run "$CLI" disable demo --root "$ROOT" --detailed-exit
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "demo.service: not enabled (no $DROPIN): nothing to do" ]]
+}
+
+@test "disable removes the drop-in README.Debian shows written by hand, and nothing more" {
+	make_root
+	mkdir -p "$(dirname "$DROPIN")"
+	# the recipe of debian/README.Debian, as printed there
+	sed -n '/^  \[Service\]$/,/^$/p' "$TOP/debian/README.Debian" | sed 's/^  //' >"$DROPIN"
+	grep -q '^Environment=LD_PRELOAD=' "$DROPIN"
+	run "$CLI" disable demo --root "$ROOT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ ! -e "$DROPIN" ]
+	# a line of another kind, or another preload: left alone
+	mkdir -p "$(dirname "$DROPIN")"
+	printf '[Service]\nEnvironment=LD_PRELOAD=%s\nExecStart=\n' "$SHIM" >"$DROPIN"
+	run "$CLI" disable demo --root "$ROOT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'was not written by mptcpshim and it has the line "ExecStart="'* ]]
+	printf '[Service]\nEnvironment="LD_PRELOAD=/usr/lib/libother.so:%s"\n' "$SHIM" >"$DROPIN"
+	run "$CLI" disable demo --root "$ROOT"
+	[ "$status" -eq 1 ]
+	[ -e "$DROPIN" ]
 }
 
 @test "enable: a service program the library cannot reach is named" {
