@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, what building and testing need on a Debian 12
-# machine; with --demo, only what scripts/demo.sh needs; with --vm, only
+# (bookworm) or Debian 13 (trixie) machine; with --demo, only what scripts/demo.sh needs; with --vm, only
 # what scripts/vm-test.sh needs besides a build. Run as root.
 # Installs only what is missing; never starts the system's services (nginx,
-# and the servers tests/bats/servers.bats runs).
+# and the servers tests/bats/servers.bats runs). Names that carry a
+# version (the fuzzer's runtime, libclang-rt-N-dev) are the ones of the
+# release's own clang, asked from dpkg or apt, never written here.
 set -euo pipefail
 
 packages=(
-	meson ninja-build pkg-config gcc clang-format-19 binutils git libmnl-dev
+	meson ninja-build pkgconf gcc clang-format-19 binutils git libmnl-dev
 	libcmocka-dev bats shfmt
 	nginx libnginx-mod-stream libnginx-mod-mail
 	iproute2 procps psmisc python3 curl nftables iptables
 	bc gnuplot-nox jq
 	wrk mptcpd mptcpize strace
 	debhelper dpkg-dev fakeroot build-essential lintian man-db
-	clang libclang-rt-14-dev libtsan2
+	clang libclang-rt-@CLANG@-dev libtsan2
 	mmdebstrap systemd-container zstd
 	busybox-static cpio qemu-system-x86 xz-utils
 	libpcre2-dev libssl-dev zlib1g-dev
@@ -27,7 +29,7 @@ packages=(
 if [ "${1:-}" = --demo ]; then
 	shift
 	packages=(
-		gcc libc6-dev libmnl-dev meson ninja-build pkg-config
+		gcc libc6-dev libmnl-dev meson ninja-build pkgconf
 		nginx
 		iproute2 python3
 	)
@@ -44,6 +46,38 @@ fi
 # version of the installed systemd, or apt would upgrade systemd itself.
 systemd_version=$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' systemd 2>/dev/null |
 	sed -n 's/^ii *//p' || true)
+
+# The major version of the release's clang (14 on Debian 12, 19 on 13):
+# the installed one, else apt's candidate (read from clang's dependency
+# on clang-N). Without package lists (a new root file system), apt-get
+# update first.
+updated=0
+clang_major() {
+	local v
+	v=$(dpkg-query -W -f='${db:Status-Abbrev} ${Depends}' clang 2>/dev/null |
+		sed -n 's/^ii  *.*\bclang-\([0-9][0-9]*\)\b.*/\1/p')
+	[ -n "$v" ] || v=$(apt-cache show --no-all-versions clang 2>/dev/null |
+		sed -n 's/^Depends:.*\bclang-\([0-9][0-9]*\)\b.*/\1/p' | head -n1)
+	echo "$v"
+}
+CLANG=
+case " ${packages[*]} " in
+*@CLANG@*)
+	CLANG=$(clang_major)
+	if [ -z "$CLANG" ] && [ "$(id -u)" -eq 0 ]; then
+		apt-get update -qq
+		updated=1
+		CLANG=$(clang_major)
+	fi
+	[ -n "$CLANG" ] || {
+		echo "install-deps: apt knows no package clang (apt-get update?)" >&2
+		exit 1
+	}
+	for i in "${!packages[@]}"; do
+		packages[i]=${packages[i]//@CLANG@/$CLANG}
+	done
+	;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -79,5 +113,5 @@ case " ${missing[*]} " in
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	;;
 esac
-apt-get update -qq
+[ "$updated" = 1 ] || apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

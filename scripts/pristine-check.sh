@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Does scripts/install-deps.sh alone make a new Debian 12 machine able to
-# run the README's two commands? A green CI on a machine where the tools
-# were already there proves nothing (mptcpize, Debian's own package and
-# only recommended by mptcpd, was missed that way).
+# Does scripts/install-deps.sh alone make a new Debian 12 or 13 machine
+# able to run the README's two commands?
 #
-# In a minbase Debian 12 (scripts/rootfs.sh pristine), before anything else
-# is installed, runs scripts/install-deps.sh (with the network: apt
-# downloads what the host's /var/cache/apt/archives lacks), runs it again
+#   scripts/pristine-check.sh [bookworm|trixie]    (default: bookworm)
+#
+# A green CI on a machine where the tools were already there proves
+# nothing (mptcpize, Debian's own package and only recommended by mptcpd,
+# was missed that way).
+#
+# In a minbase Debian of that release (scripts/rootfs.sh --release R
+# pristine), before anything else is installed, runs
+# scripts/install-deps.sh (with the network: apt downloads what the
+# host's and the project's apt caches lack), runs it again
 # (it must then have nothing to do), then checks that every program
 # scripts/demo.sh and scripts/test.sh use is there - and every other
 # script of the project, each a command of its own (the list is read from
@@ -20,6 +25,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
+release=${1:-bookworm}
+case "$release" in
+bookworm) label="Debian 12" ;;
+trixie) label="Debian 13" ;;
+*)
+	echo "pristine-check: unknown release '$release' (bookworm or trixie)" >&2
+	exit 2
+	;;
+esac
 
 [ "$(id -u)" -eq 0 ] || {
 	echo "pristine-check: needs root (systemd-nspawn)" >&2
@@ -39,7 +53,7 @@ extra_paths=(/usr/lib/nginx/modules/ngx_stream_module.so /usr/lib/nginx/modules/
 
 start=$(date +%s)
 log=$(mktemp)
-tar=$(scripts/rootfs.sh pristine 2>"$log") || {
+tar=$(scripts/rootfs.sh --release "$release" pristine 2>"$log") || {
 	cat "$log" >&2
 	if grep -Eq "Temporary failure resolving|Could not resolve|Failed to fetch|Unable to connect|Network is unreachable" "$log"; then
 		echo "pristine-check: the Debian archive is not reachable: cannot check" >&2
@@ -66,13 +80,18 @@ trap 'exit 130' INT TERM
 
 mkdir "$root"
 tar --zstd -xpf "$tar" -C "$root" --xattrs --xattrs-include='*'
-# The host's downloads and package lists (caches, not installed
-# software): apt then fetches only what they lack.
-mkdir -p "$root/var/cache/apt/archives" "$root/var/lib/apt/lists"
-find /var/cache/apt/archives -maxdepth 1 -name '*.deb' \
-	-exec ln -t "$root/var/cache/apt/archives/" {} + 2>/dev/null || true
-find /var/lib/apt/lists -maxdepth 1 -type f -name '*_dists_*' \
-	-exec cp -t "$root/var/lib/apt/lists/" {} + 2>/dev/null || true
+# The host's downloads and those of earlier checks and root file systems
+# of this release (rootfs.sh keeps them), and, for the host's own release,
+# its package lists (caches, not installed software): apt then fetches
+# only what they lack. apt takes a .deb only if it is the version it wants.
+debs=${MPTCPSHIM_APT_CACHE:-${MPTCPSHIM_CACHE:-/var/cache/mptcpshim}/apt}/$release
+mkdir -p "$debs" "$root/var/cache/apt/archives" "$root/var/lib/apt/lists"
+find /var/cache/apt/archives "$debs" -maxdepth 1 -name '*.deb' \
+	-exec ln -f -t "$root/var/cache/apt/archives/" {} + 2>/dev/null || true
+if [ "$release" = "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" ]; then
+	find /var/lib/apt/lists -maxdepth 1 -type f -name '*_dists_*' \
+		-exec cp -t "$root/var/lib/apt/lists/" {} + 2>/dev/null || true
+fi
 
 # nspawn needs --keep-unit where systemd is not PID 1 (no scope to make);
 # where it is, nspawn makes its own scope.
@@ -97,7 +116,7 @@ in_root() {
 }
 
 status=0
-echo "== pristine Debian 12: scripts/install-deps.sh"
+echo "== pristine $label ($release): scripts/install-deps.sh"
 t=$(date +%s)
 if ! in_root "$work/install.log" /src/scripts/install-deps.sh; then
 	tail -n 30 "$work/install.log"
@@ -105,7 +124,7 @@ if ! in_root "$work/install.log" /src/scripts/install-deps.sh; then
 		echo "pristine-check: the Debian archive is not reachable: cannot check" >&2
 		exit 2
 	fi
-	echo "pristine-check: scripts/install-deps.sh failed on a pristine Debian 12" >&2
+	echo "pristine-check: scripts/install-deps.sh failed on a pristine $label" >&2
 	exit 1
 fi
 # .deb files with one link were downloaded; the others are the host's.
@@ -113,6 +132,9 @@ echo "   done in $(($(date +%s) - t)) s: $(($(grep -o "^install-deps: installing
 	"$(dpkg-query --admindir="$root/var/lib/dpkg" -W | grep -c .) installed in all," \
 	"$(find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -links 1 | wc -l) .debs downloaded" \
 	"($(find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -links 1 -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s / 1048576 }') MB), the others from the host's cache"
+# What apt downloaded (one link), for the next check of this release.
+find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -links 1 \
+	-exec cp -l -n -t "$debs/" {} + 2>/dev/null || true
 
 echo "== scripts/install-deps.sh again: nothing left to install"
 in_root "$work/again.log" /src/scripts/install-deps.sh || status=1
@@ -168,9 +190,9 @@ if ! in_root "$work/build.log" bash -c '
 	ninja -C /tmp/build >/tmp/ninja.log 2>&1 || { tail -n 20 /tmp/ninja.log; exit 1; }
 '; then
 	cat "$work/build.log"
-	echo "pristine-check: the toolchain or the build fails on a pristine Debian 12 after install-deps.sh" >&2
+	echo "pristine-check: the toolchain or the build fails on a pristine $label after install-deps.sh" >&2
 	status=1
 fi
 
-echo "pristine-check: $([ "$status" -eq 0 ] && echo ok || echo FAILED) in $(($(date +%s) - start)) s"
+echo "pristine-check: $label $([ "$status" -eq 0 ] && echo ok || echo FAILED) in $(($(date +%s) - start)) s"
 exit "$status"
