@@ -3,10 +3,14 @@
 # The project's Debian package, built once per run for every suite that
 # needs it (package.bats, systemd.bats). Load after common.
 #
-#   deb_build   builds it with dpkg-buildpackage -us -uc -b from a copy of
-#               the tree, or reuses the build of the same tree; sets DEB
-#               (the .deb), DEB_CHANGES (the .changes), DEB_SRC (the copy)
-#               and DEB_LOG (the build's output)
+#   deb_build   builds it for this machine's release with
+#               scripts/deb-build.sh (dpkg-buildpackage -us -uc -b, version
+#               0.1.0-1~debNu1) from a copy of the tree, or reuses the build
+#               of the same tree; sets DEB (the .deb), DEB_CHANGES (the
+#               .changes), DEB_SRC (the copy) and DEB_LOG (the build's
+#               output). With MPTCPSHIM_DEB set (a .deb built on another
+#               release, scripts/release-test.sh), sets DEB to it and builds
+#               nothing.
 #
 # The builds live in $MPTCPSHIM_DEB_DIR (scripts/test.sh makes one per run
 # and removes it), else in the calling file's own temporary directory. A
@@ -46,6 +50,14 @@ _tree_key() {
 deb_build() {
 	local root=${MPTCPSHIM_DEB_DIR:-$BATS_FILE_TMPDIR/deb} key dir version rc=0
 	local t
+	if [ -n "${MPTCPSHIM_DEB:-}" ]; then
+		[ -f "$MPTCPSHIM_DEB" ] || {
+			echo "MPTCPSHIM_DEB=$MPTCPSHIM_DEB: no such .deb" >&2
+			return 1
+		}
+		DEB=$MPTCPSHIM_DEB
+		return 0
+	fi
 	for t in dpkg-buildpackage dh dpkg-parsechangelog; do
 		command -v "$t" >/dev/null || {
 			echo "$t missing (scripts/install-deps.sh installs it)" >&2
@@ -55,14 +67,16 @@ deb_build() {
 	mkdir -p "$root"
 	key=$(_tree_key)
 	dir=$root/$key
+	# the upstream version: the name of the source tree
 	version=$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)
+	version=${version%%-*}
 	(
 		flock 9
 		[ -e "$dir/done" ] && exit 0
 		rm -rf "$dir"
 		copy_tree "$dir/$DEB_PKG-$version"
 		# The .deb files land in the parent of the tree: $dir.
-		(cd "$dir/$DEB_PKG-$version" && dpkg-buildpackage -us -uc -b) \
+		"$TOP/scripts/deb-build.sh" "$dir/$DEB_PKG-$version" \
 			>"$dir/build.log" 2>&1 || {
 			tail -n 40 "$dir/build.log" >&2
 			exit 1

@@ -232,6 +232,17 @@ $prefix/share/man/man7/libmptcpshim.7"
 	[ "$(grep -c '^E:' <<<"$output")" -eq 0 ]
 }
 
+@test "the package's version names the release it was built on (0.1.0-1~deb12u1, ~deb13u1), in order" {
+	need_tools dpkg-buildpackage dh dpkg-deb
+	deb_build
+	id=$(. /etc/os-release && echo "$VERSION_ID")
+	base=$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)
+	[ "$(dpkg-deb -f "$DEB" Version)" = "$base~deb${id}u1" ]
+	# Debian 12's build sorts below 13's, both below the plain version
+	dpkg --compare-versions "$base~deb12u1" lt "$base~deb13u1"
+	dpkg --compare-versions "$base~deb13u1" lt "$base"
+}
+
 @test "dpkg -i: the library at its stable, unversioned path, the command, man pages, /etc/mptcpshim.conf that changes nothing" {
 	need_root
 	need_deb
