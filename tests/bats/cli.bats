@@ -1005,6 +1005,33 @@ fake_systemctl() {
 	[[ "$text" == *"TCP_NODELAY,TCP_CORK,TCP_KEEPIDLE"* ]]
 }
 
+# The completion's words for a command line (the last word is completed).
+complete_words() {
+	bash -c 'source "$1/cli/mptcpshim.bash-completion"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _mptcpshim
+		printf "%s\n" "${COMPREPLY[@]}"' sh "$TOP" "$@"
+}
+
+@test "bash completion: every command of 'mptcpshim --help' and every option of each command's --help" {
+	local cmds cmd opt opts
+	cmds=$(complete_words "$CLI" "")
+	[ -n "$cmds" ]
+	for cmd in run enable disable status doctor check; do
+		grep -qx "$cmd" <<<"$cmds"
+	done
+	for cmd in $cmds; do
+		opts=$(complete_words "$CLI" "$cmd" --)
+		# every long option the command's help names is offered
+		for opt in $("$CLI" "$cmd" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+			grep -qx -- "$opt" <<<"$opts" || {
+				echo "mptcpshim $cmd: $opt not completed" && false
+			}
+		done
+	done
+	[ "$(complete_words "$CLI" enable nginx --log w)" = warn ]
+	[ "$(complete_words "$CLI" enable nginx --detailed)" = --detailed-exit ]
+}
+
 @test "the library and the command build without cmocka (only tests need it)" {
 	need_root
 	# cmocka hidden in a mount namespace of the test's own

@@ -142,7 +142,7 @@ check_nginx_mptcp() {
 	[ "$status" -eq 1 ]
 }
 
-@test "meson install: exactly the library (soname + unversioned), the command, man pages and the example, inside DESTDIR and the prefix" {
+@test "meson install: exactly the library (soname + unversioned), the command, man pages, bash completion and the example, inside DESTDIR and the prefix" {
 	need_tools meson ninja objdump
 	local prefix n=0 etc expected dirs
 	for prefix in /usr/local /usr; do
@@ -154,6 +154,7 @@ check_nginx_mptcp() {
 $prefix/lib/$MA/libmptcpshim.so
 $prefix/lib/$MA/libmptcpshim.so.0
 $prefix/lib/$MA/libmptcpshim.so.0.1.0
+$prefix/share/bash-completion/completions/mptcpshim
 $prefix/share/doc/mptcpshim/mptcpshim.conf.example
 $prefix/share/man/man1/mptcpshim.1
 $prefix/share/man/man5/mptcpshim.conf.5
@@ -257,6 +258,11 @@ $prefix/share/man/man7/libmptcpshim.7"
 	[ -f "$LIBDIR/libmptcpshim.so.0.1.0" ]
 	[ "$(readlink -f "$LIBDIR/libmptcpshim.so")" = "$LIBDIR/libmptcpshim.so.0.1.0" ]
 	[ "$(command -v mptcpshim)" = /usr/bin/mptcpshim ]
+	# bash completion, where bash-completion looks (by the command's name)
+	[ -f /usr/share/bash-completion/completions/mptcpshim ]
+	run bash -c 'source /usr/share/bash-completion/completions/mptcpshim
+		COMP_WORDS=(mptcpshim dis); COMP_CWORD=1; _mptcpshim; echo "${COMPREPLY[*]}"'
+	[ "$output" = disable ]
 	[ "$(dpkg-query -W -f='${Conffiles}' "$PKG" | awk 'NF { print $1 }')" = /etc/mptcpshim.conf ]
 	[ "$(stat -c '%U %a' /etc/mptcpshim.conf)" = "root 644" ]
 	# Man pages and docs, unless dpkg's path-exclude drops them here

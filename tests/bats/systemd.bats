@@ -468,6 +468,34 @@ enable_keeps_other() {
 	[[ "$output" == *"nothing to do"* ]]
 }
 
+@test "apt-get remove names the drop-ins enable wrote; purge removes them (not the administrator's), nginx starts without a loader error" {
+	ct mptcpshim enable nginx --ports 80 >/dev/null
+	ct_sh "printf '[Service]\nEnvironment=ADMIN=1\n' >/etc/systemd/system/nginx.service.d/10-admin.conf"
+	ct systemctl daemon-reload
+	run ct apt-get remove -y mptcpshim
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"these drop-ins still preload the removed library"* ]]
+	[[ "$output" == *"  $DROPIN"* ]]
+	ct test -e "$DROPIN"
+	run ct dpkg --purge mptcpshim
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"mptcpshim: removed $DROPIN"* ]]
+	ct test ! -e "$DROPIN"
+	ct test -e /etc/systemd/system/nginx.service.d/10-admin.conf
+	# systemd was reloaded: the unit no longer names the deleted library
+	[[ "$(env_of nginx)" != *LD_PRELOAD* ]]
+	[[ "$(env_of nginx)" == *ADMIN=1* ]]
+	ct systemctl restart nginx
+	run ct_journal nginx
+	[[ "$output" != *"cannot be preloaded"* ]]
+	nginx_is_tcp
+	# back to the package installed, for the tests after this one
+	ct_sh 'rm -f /etc/systemd/system/nginx.service.d/10-admin.conf
+		cd /mnt/mptcpshim && apt-get install -y --no-install-recommends ./mptcpshim_*.deb' >/dev/null
+}
+
 @test "status --unit: a unit that does not exist is 'not found', one that is stopped is not running" {
 	run ct mptcpshim status --unit nosuch
 	echo "$output"
