@@ -12,13 +12,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Is fd still what socket() gave the program: a TCP socket, unbound and
@@ -67,156 +64,6 @@ static bool copy_owner(int from, int to)
 	return sig == 0 || ms_real.fcntl(to, F_SETSIG, sig) == 0;
 }
 
-/* Numbers are read and written by hand (ms_parse_uint, ms_fmt_uint):
- * these paths may run in a signal handler (a bind() there, when it did
- * not interrupt the library), and sscanf(), snprintf() and atoi() are not
- * async-signal-safe. */
-
-/* Skips blanks, then the text lit; NULL if it is not there. */
-static const char *skip_lit(const char *p, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return strncmp(p, lit, n) == 0 ? p + n : NULL;
-}
-
-/* "tfd: FD events: EV data: DATA pos:P ino:INO ..." of an fdinfo line */
-static bool parse_tfd(const char *line, int *tfd, unsigned *ev,
-		      unsigned long long *data, unsigned long long *ino)
-{
-	unsigned long long t, e, pos;
-	const char *p = line;
-
-	if (!(p = skip_lit(p, "tfd:")) || !(p = ms_parse_uint(p, 10, &t)) ||
-	    !(p = skip_lit(p, "events:")) || !(p = ms_parse_uint(p, 16, &e)) ||
-	    !(p = skip_lit(p, "data:")) || !(p = ms_parse_uint(p, 16, data)) ||
-	    !(p = skip_lit(p, "pos:")) || !(p = ms_parse_uint(p, 10, &pos)) ||
-	    !(p = skip_lit(p, "ino:")) || !(p = ms_parse_uint(p, 16, ino)))
-		return false;
-	*tfd = (int)t;
-	*ev = (unsigned)e;
-	return true;
-}
-
-/* Does the epoll instance at epfd watch fd's current file (inode ino)
- * under the number fd, with this data? /proc/self/fdinfo/EPFD has a line
- * "tfd: FD events: EV data: DATA pos:P ino:INO sdev:D" per watched file;
- * *events gets EV (a disarmed EPOLLONESHOT entry keeps only its flags). */
-static bool fdinfo_find(int epfd, int fd, unsigned long ino, uint64_t data,
-			uint32_t *events)
-{
-	char path[48] = "/proc/self/fdinfo/", buf[4096], *line, *nl;
-	size_t have = 0;
-	bool found = false;
-	int pfd;
-
-	ms_fmt_uint(path + strlen(path), (unsigned)epfd);
-	pfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pfd < 0)
-		return false;
-	for (;;) {
-		ssize_t n = read(pfd, buf + have, sizeof(buf) - 1 - have);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		buf[have] = '\0';
-		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
-			unsigned long long d, i;
-			unsigned ev;
-			int t;
-
-			*nl = '\0';
-			if (!found && parse_tfd(line, &t, &ev, &d, &i) &&
-			    t == fd && i == ino && d == data) {
-				*events = ev;
-				found = true;
-			}
-		}
-		have = (size_t)(buf + have - line);
-		memmove(buf, line, have);
-		if (have == sizeof(buf) - 1)
-			have = 0; /* a line this long is not ours */
-	}
-	ms_real.close(pfd);
-	return found;
-}
-
-/* The epoll fd that watches fd (ino) with this data, if the one the
- * program registered through was closed or moved (F_DUPFD, dup2): every
- * epoll fd of the process is asked. -1 if none. */
-static int find_epoll(int fd, unsigned long ino, uint64_t data,
-		      uint32_t *events)
-{
-	char buf[4096], target[64];
-	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int found = -1;
-	long n;
-
-	if (dir < 0)
-		return -1;
-	while (found < 0 &&
-	       (n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n && found < 0;) {
-			/* struct linux_dirent64 */
-			unsigned short reclen;
-			const char *d_name = buf + off + 19;
-			unsigned long long v;
-			int e;
-			ssize_t l;
-
-			memcpy(&reclen, buf + off + 16, sizeof(reclen));
-			off += reclen;
-			if (*d_name < '0' || *d_name > '9' ||
-			    !ms_parse_uint(d_name, 10, &v) || v > INT_MAX)
-				continue;
-			e = (int)v;
-			if (e == dir)
-				continue;
-			l = readlinkat(dir, d_name, target, sizeof(target) - 1);
-			if (l <= 0)
-				continue;
-			target[l] = '\0';
-			if (strcmp(target, "anon_inode:[eventpoll]") == 0 &&
-			    fdinfo_find(e, fd, ino, data, events))
-				found = e;
-		}
-	}
-	ms_real.close(dir);
-	return found;
-}
-
-/* Where is this recorded registration now, and with which events? The
- * table is exact for the socket, but the epoll fd may have been closed or
- * moved since. A plain registration is checked with EPOLL_CTL_MOD and the
- * same events (no change to it); EPOLLEXCLUSIVE entries refuse MOD and a
- * MOD would re-arm a disarmed EPOLLONESHOT one, so for those the kernel's
- * list is read instead. Called only once the conversion is certain. */
-static bool locate(int fd, unsigned long ino, const struct ms_epreg *r,
-		   int *epfd, struct epoll_event *ev)
-{
-	uint32_t events = 0;
-
-	*ev = r->ev;
-	*epfd = r->epfd;
-	if (!(r->ev.events & (EPOLLEXCLUSIVE | EPOLLONESHOT)) &&
-	    ms_real.epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, ev) == 0)
-		return true;
-	*ev = r->ev;
-	if (!fdinfo_find(r->epfd, fd, ino, r->ev.data.u64, &events)) {
-		*epfd = find_epoll(fd, ino, r->ev.data.u64, &events);
-		if (*epfd < 0)
-			return false;
-	}
-	if (r->ev.events & (EPOLLEXCLUSIVE | EPOLLONESHOT))
-		ev->events = events;
-	return true;
-}
-
 static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
 {
 	f->stage = stage;
@@ -227,9 +74,7 @@ static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
 static bool convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 		    socklen_t len, struct ms_failure *f)
 {
-	bool found[MS_MAX_EPOLL] = {false};
-	int epfd[MS_MAX_EPOLL];
-	struct epoll_event ev[MS_MAX_EPOLL];
+	struct ms_eplan plan;
 	unsigned flags = atomic_load(&rec->flags);
 	int fl, fdflags, nfd;
 	struct stat st;
@@ -286,8 +131,10 @@ static bool convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 		return false;
 	}
 	/* Certain now: where are the socket's epoll registrations? */
-	for (unsigned i = 0; i < rec->nep; i++)
-		found[i] = locate(fd, st.st_ino, &rec->ep[i], &epfd[i], &ev[i]);
+	if (!ms_epoll_plan(fd, st.st_ino, rec, &plan, f)) {
+		ms_real.close(nfd);
+		return false;
+	}
 	if (ms_real.dup3(nfd, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 		fail(f, MS_STAGE_REPLACE, errno);
 		ms_real.close(nfd);
@@ -298,16 +145,7 @@ static bool convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 	 * on the new socket, under the same fd number. This cannot be done
 	 * before dup3() and a failure here cannot be undone: it is reported
 	 * (ENOMEM or max_user_watches are the only causes). */
-	for (unsigned i = 0; i < rec->nep; i++) {
-		if (!found[i])
-			continue;
-		if (ms_real.epoll_ctl(epfd[i], EPOLL_CTL_ADD, fd, &ev[i]) !=
-			    0 &&
-		    errno != EEXIST) {
-			f->stage = MS_STAGE_EPOLL;
-			f->err = errno;
-		}
-	}
+	ms_epoll_replay(fd, &plan, f);
 	return true;
 }
 
@@ -412,6 +250,9 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 	case MS_STAGE_NOMEM:
 		ms_msg_str(m, "out of memory for the library's record of the "
 			      "socket");
+		return;
+	case MS_STAGE_EPREG:
+		ms_msg_epreg(m, f);
 		return;
 	case MS_STAGE_EPOLL:
 		ms_msg_str(m, "converted, but adding it to its epoll set again "

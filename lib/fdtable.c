@@ -633,12 +633,15 @@ void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
 	}
 }
 
-void ms_track_epoll(struct ms_rec *rec, int epfd, int op,
+void ms_track_epoll(struct ms_rec *rec, int epfd, int fd, int op,
 		    const struct epoll_event *ev)
 {
 	unsigned i;
 
-	for (i = 0; i < rec->nep && rec->ep[i].epfd != epfd; i++)
+	/* the kernel's key: a dup's registration is another one */
+	for (i = 0;
+	     i < rec->nep && (rec->ep[i].epfd != epfd || rec->ep[i].fd != fd);
+	     i++)
 		;
 	if (op == EPOLL_CTL_DEL) {
 		if (i < rec->nep)
@@ -647,6 +650,7 @@ void ms_track_epoll(struct ms_rec *rec, int epfd, int op,
 		rec->ep[i].ev = *ev;
 	} else if (rec->nep < MS_MAX_EPOLL) {
 		rec->ep[rec->nep].epfd = epfd;
+		rec->ep[rec->nep].fd = fd;
 		rec->ep[rec->nep].ev = *ev;
 		rec->nep++;
 	} else {

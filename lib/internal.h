@@ -123,10 +123,12 @@ struct ms_optrec {
 };
 
 /* An epoll registration of the fd, made before bind()/connect(): epoll
- * keys on the open file, so it must be made again on the new socket
- * (nginx adds upstream sockets to its epoll set before connect()). */
+ * keys on the open file and the fd number it was made under, so it must
+ * be made again on the new socket (nginx adds upstream sockets to its
+ * epoll set before connect()). See epreg.c. */
 struct ms_epreg {
 	int epfd;
+	int fd; /* the number it was made under (a dup's, maybe) */
 	struct epoll_event ev;
 };
 
@@ -265,7 +267,7 @@ void ms_after_fork_child(void);
 
 void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
 			 const void *val, socklen_t len);
-void ms_track_epoll(struct ms_rec *rec, int epfd, int op,
+void ms_track_epoll(struct ms_rec *rec, int epfd, int fd, int op,
 		    const struct epoll_event *ev);
 
 /* Calls fn(fd, slot, arg) for every fd whose slot is not 0 (no locks). */
@@ -307,6 +309,14 @@ enum ms_stage {
 	MS_STAGE_HANDLER,  /* changed from a signal handler mid-update */
 	MS_STAGE_NOMEM,	   /* no record could be kept for the socket */
 	MS_STAGE_BOUND,	   /* connect() of a socket bound before */
+	MS_STAGE_EPREG,	   /* an epoll registration cannot be made again */
+};
+
+/* Why an epoll registration cannot be made again (epreg.c). */
+enum ms_epwhy {
+	MS_EP_OTHER_FD = 1, /* made under another fd number */
+	MS_EP_DISARMED,	    /* EPOLLONESHOT, fired and not re-armed */
+	MS_EP_UNKNOWN,	    /* its state cannot be read (no /proc) */
 };
 
 struct ms_failure {
@@ -314,7 +324,9 @@ struct ms_failure {
 	int err;
 	int level, name; /* for MS_STAGE_OPTION / MS_STAGE_UNCOPY */
 	enum ms_uncopyable why;
-	unsigned shared; /* MS_SHARED_* for MS_STAGE_SHARED; 0: a dup() */
+	unsigned shared;  /* MS_SHARED_* for MS_STAGE_SHARED; 0: a dup() */
+	enum ms_epwhy ep; /* for MS_STAGE_EPREG, with the fd number: */
+	int regfd;
 };
 
 /* Replaces fd by an MPTCP socket with the options, epoll registrations
@@ -326,6 +338,23 @@ bool ms_convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f);
 /* Is the open file at fd an unbound, unconnected TCP socket? */
 bool ms_still_fresh(int fd, int domain);
+
+/* ---- epreg.c: epoll registrations made again on the new socket ---- */
+struct ms_eplan {
+	unsigned n;
+	int epfd[MS_MAX_EPOLL];
+	struct epoll_event ev[MS_MAX_EPOLL];
+};
+/* Where each of the record's epoll registrations is to be made again on
+ * fd's new socket (fd's file is still the old one, of inode ino): those
+ * the kernel still has. False, with f saying why, if one of them cannot
+ * be made as it is. May call EPOLL_CTL_MOD with the same events: only
+ * once the conversion is certain. */
+bool ms_epoll_plan(int fd, unsigned long ino, const struct ms_rec *rec,
+		   struct ms_eplan *p, struct ms_failure *f);
+/* After the swap: makes them (a failure is put in f, MS_STAGE_EPOLL). */
+void ms_epoll_replay(int fd, const struct ms_eplan *p, struct ms_failure *f);
+void ms_msg_epreg(struct ms_msg *m, const struct ms_failure *f);
 
 /* ---- shim.c ---- */
 /* May a failure of this option on an MPTCP socket be ignored (the

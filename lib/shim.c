@@ -911,7 +911,7 @@ MS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	rc = ms_real.epoll_ctl(epfd, op, fd, ev);
 	e = errno;
 	if (rc == 0 && !h.rec->done)
-		ms_track_epoll(h.rec, epfd, op, ev);
+		ms_track_epoll(h.rec, epfd, fd, op, ev);
 	ms_held_unlock(&h);
 	ms_leave();
 	errno = e;
