@@ -155,6 +155,26 @@ static int sc_dup_registered(void)
 	return 0;
 }
 
+/* Case 4: registered through a dup that is still open at bind(): the
+ * dup refers to the same TCP socket, which a swap of the bound number
+ * would leave behind (the rule for a dup, with its one warning). */
+static int sc_dup_still_open(void)
+{
+	const struct want w = {.between = -1, .n = 1, .data = 0x4e};
+	int ep = epoll_create1(0), s = socket(AF_INET, SOCK_STREAM, 0);
+	int d = dup(s);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0x4e};
+
+	CHECK(d >= 0);
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, d, &ev) == 0);
+	CHECK(serve(s, ep, &w) == 0);
+	CHECK(local_port(d) == local_port(s));
+	close(d);
+	close(s);
+	close(ep);
+	return 0;
+}
+
 /* Case 4, the registrations that do not stop the swap: one through a dup
  * deleted again, and one through a dup in an epoll set closed since. The
  * socket's own registration is made again. */
@@ -384,6 +404,7 @@ static const struct scenario scenarios[] = {
 	{4, "dup2_moved_free", sc_dup2_moved_free, false},
 	{4, "dup2_moved_reused", sc_dup2_moved_reused, false},
 	{4, "dup_registered", sc_dup_registered, false},
+	{4, "dup_still_open", sc_dup_still_open, false},
 	{4, "dup_registration_gone", sc_dup_registration_gone, true},
 	{5, "oneshot_disarmed", sc_oneshot_disarmed, false},
 	{5, "oneshot_armed", sc_oneshot_armed_fresh, true},
