@@ -25,6 +25,7 @@
 
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/kcmp.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -270,6 +271,30 @@ static int sc_oneshot_rearmed(void)
 
 /* ---- case 10: no /proc ---- */
 
+/* Does kcmp(KCMP_EPOLL_TFD) answer here? Not where the kernel lacks
+ * CONFIG_KCMP, a seccomp filter refuses it, or qemu-user does not
+ * translate it: then the library stays TCP where it needs it. */
+static bool kcmp_works(void)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	int ep = epoll_create1(EPOLL_CLOEXEC), p[2];
+	bool ok = false;
+
+	if (ep >= 0 && pipe2(p, O_CLOEXEC) == 0) {
+		struct kcmp_epoll_slot slot = {(__u32)ep, (__u32)p[0], 0};
+		long pid = (long)getpid();
+
+		ok = epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) == 0 &&
+		     syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD,
+			     (unsigned long)p[0], (unsigned long)&slot) == 0;
+		close(p[0]);
+		close(p[1]);
+	}
+	if (ep >= 0)
+		close(ep);
+	return ok;
+}
+
 /* Did hide_proc() mount its tmpfs (in its own mount namespace)? */
 static bool proc_covered;
 
@@ -302,6 +327,8 @@ static int refuse_kcmp(void)
 	const unsigned arch = AUDIT_ARCH_X86_64;
 #elif defined(__aarch64__)
 	const unsigned arch = AUDIT_ARCH_AARCH64;
+#elif defined(__arm__) && !defined(__ARMEB__)
+	const unsigned arch = AUDIT_ARCH_ARM;
 #else
 	const unsigned arch = 0;
 #endif
@@ -378,7 +405,7 @@ static int sc_noproc_plain_nokcmp(void)
 
 static int sc_noproc_exclusive(void)
 {
-	return sc_noproc(EPOLLEXCLUSIVE, true, true);
+	return sc_noproc(EPOLLEXCLUSIVE, true, kcmp_works());
 }
 
 static int sc_noproc_exclusive_nokcmp(void)
@@ -427,10 +454,13 @@ static unsigned count_lines(const char *text, const char *what)
 }
 
 /* Runs one scenario in a child, stderr captured; checks its status and
- * the library's warnings. */
-static void run_scenario(const struct scenario *sc)
+ * the library's warnings. False if the machine lacks what it needs. */
+static bool run_scenario(const struct scenario *sc)
 {
-	unsigned want = with_lib() && !sc->converts ? 1 : 0;
+	bool converts =
+		sc->converts &&
+		(strcmp(sc->name, "noproc_exclusive") != 0 || kcmp_works());
+	unsigned want = with_lib() && !converts ? 1 : 0;
 	char out[8192] = "";
 	int mfd = memfd_create("stderr", MFD_CLOEXEC), st;
 	ssize_t n;
@@ -454,7 +484,7 @@ static void run_scenario(const struct scenario *sc)
 	close(mfd);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == SKIP_STATUS) {
 		print_message("# skipped: %s", out);
-		skip();
+		return false;
 	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
 	    count_lines(out, "staying TCP") != want ||
@@ -464,13 +494,21 @@ static void run_scenario(const struct scenario *sc)
 	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_int_equal(count_lines(out, "staying TCP"), want);
 	assert_int_equal(count_lines(out, "mptcpshim["), want);
+	return true;
 }
 
+/* The scenarios of one case; the test is skipped (after the others ran)
+ * if one of them cannot run here. */
 static void run_case(int issue_case)
 {
+	unsigned skipped = 0;
+
 	for (unsigned i = 0; i < NSCEN; i++)
-		if (scenarios[i].issue_case == issue_case)
-			run_scenario(&scenarios[i]);
+		if (scenarios[i].issue_case == issue_case &&
+		    !run_scenario(&scenarios[i]))
+			skipped++;
+	if (skipped)
+		skip();
 }
 
 /* Case 4: registrations under another fd number. */
