@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +65,32 @@ static bool copy_owner(int from, int to)
 	return sig == 0 || ms_real.fcntl(to, F_SETSIG, sig) == 0;
 }
 
+/* The new socket got the lowest free number, the one the program's
+ * next open() or socket() in another thread would get: it moves out of
+ * the way, to the lowest free number of the upper half of the fd limit
+ * (at most 1024: the kernel's table grows to the highest number used),
+ * so that during the conversion the program's fds are numbered as
+ * without the library. Where nothing is free there (a program at its
+ * limit), it stays: dup2() and dup3() wait meanwhile (ms_numbered_begin),
+ * so no number the program uses is touched either way. */
+static int move_up(int nfd)
+{
+	struct rlimit rl;
+	rlim_t lo;
+	int up;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return nfd;
+	lo = rl.rlim_cur > 2048 ? 1024 : rl.rlim_cur / 2;
+	if (lo <= (rlim_t)nfd)
+		return nfd;
+	up = ms_real.fcntl(nfd, F_DUPFD_CLOEXEC, (int)lo);
+	if (up < 0)
+		return nfd;
+	ms_real.close(nfd);
+	return up;
+}
+
 static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
 {
 	f->stage = stage;
@@ -105,11 +132,13 @@ static bool convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 			     IPPROTO_MPTCP);
 	if (nfd < 0)
 		return fail(f, MS_STAGE_CREATE, errno);
+	nfd = move_up(nfd);
 	for (unsigned i = 0; i < rec->nopts; i++) {
 		const struct ms_optrec *o = &rec->opt[i];
 
 		if (ms_real.setsockopt(nfd, o->level, o->name,
-				       rec->val + o->off, o->len) != 0 &&
+				       o->null ? NULL : rec->val + o->off,
+				       o->len) != 0 &&
 		    !ms_tolerated(o->level, o->name, errno)) {
 			f->level = o->level;
 			f->name = o->name;
@@ -164,7 +193,9 @@ bool ms_convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
 	ms_conversion_enter();
+	ms_own_fds_begin();
 	ok = convert(fd, rec, sa, len, f);
+	ms_own_fds_end();
 	ms_conversion_leave();
 	pthread_setcancelstate(state, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

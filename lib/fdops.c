@@ -44,16 +44,42 @@ static int call_dup(int from, int to, int a1, int a2)
 	return ms_real.dup(from);
 }
 
+/* dup2() and dup3() name the number they replace: never one the library
+ * holds for a moment (ms_numbered_begin). errno is the call's. */
+static int real_dup2(int from, int to)
+{
+	int rc, e;
+
+	ms_numbered_begin();
+	rc = ms_real.dup2(from, to);
+	e = errno;
+	ms_numbered_end();
+	errno = e;
+	return rc;
+}
+
+static int real_dup3(int from, int to, int flags)
+{
+	int rc, e;
+
+	ms_numbered_begin();
+	rc = ms_real.dup3(from, to, flags);
+	e = errno;
+	ms_numbered_end();
+	errno = e;
+	return rc;
+}
+
 static int call_dup2(int from, int to, int a1, int a2)
 {
 	(void)a1, (void)a2;
-	return ms_real.dup2(from, to);
+	return real_dup2(from, to);
 }
 
 static int call_dup3(int from, int to, int flags, int a2)
 {
 	(void)a2;
-	return ms_real.dup3(from, to, flags);
+	return real_dup3(from, to, flags);
 }
 
 static int call_fcntl_dupfd(int from, int to, int cmd, int min)
@@ -74,7 +100,7 @@ MS_EXPORT int dup2(int from, int to)
 {
 	ms_ensure_init();
 	if (MS_LIKELY(ms_peek(from) == 0 && ms_peek(to) == 0) || from == to)
-		return ms_real.dup2(from, to);
+		return real_dup2(from, to);
 	return ms_dup_call(from, to, call_dup2, 0, 0);
 }
 
@@ -82,7 +108,7 @@ MS_EXPORT int dup3(int from, int to, int flags)
 {
 	ms_ensure_init();
 	if (MS_LIKELY(ms_peek(from) == 0 && ms_peek(to) == 0) || from == to)
-		return ms_real.dup3(from, to, flags);
+		return real_dup3(from, to, flags);
 	return ms_dup_call(from, to, call_dup3, flags, 0);
 }
 
@@ -121,13 +147,16 @@ static bool ms_single_threaded(void)
 {
 	char buf[512], *p;
 	unsigned long long threads;
-	ssize_t n;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = -1;
+	int fd;
 
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	ms_real.close(fd);
+	ms_own_fds_begin();
+	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		ms_real.close(fd);
+	}
+	ms_own_fds_end();
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
@@ -171,7 +200,10 @@ MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 MS_EXPORT void closefrom(int lowfd)
 {
 	ms_ensure_init();
-	if (ms_track_on && lowfd >= 0 && !ms_table_beyond((unsigned)lowfd)) {
+	/* glibc takes a negative lowfd as 0: everything is closed */
+	if (lowfd < 0)
+		lowfd = 0;
+	if (ms_track_on && !ms_table_beyond((unsigned)lowfd)) {
 		int saved = errno;
 
 		if (ms_table_walk_range((unsigned)lowfd, UINT_MAX, NULL,

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -316,6 +317,33 @@ void ms_taint(int fd, unsigned bits)
 	}
 }
 
+/* A slot lost its reference to r: its fd was closed where the library
+ * could not follow (inside the C library, as fclose() of an fdopen()ed
+ * socket does; a raw system call; a signal handler while the library was
+ * busy), and the number has been given out again or closed since. The
+ * reference is dropped, so that the record does not outlive its last fd
+ * (270,000 fclose(fdopen(s)) cycles kept 270,000 records). Whatever else
+ * still refers to the record stays TCP: what happened to the socket in
+ * between is unknown. A thread already inside the library (a signal
+ * handler that interrupted it) does not wait for the lock: if the lock
+ * is busy it only marks the record, which is then kept (as before). */
+static void drop_stale(struct ms_rec *r)
+{
+	bool entered = ms_enter();
+
+	if (entered)
+		rec_lock(r);
+	else if (!rec_trylock(r)) {
+		atomic_fetch_or(&r->flags, MS_REC_HANDLER);
+		return;
+	}
+	if (r->refs > 1)
+		atomic_fetch_or(&r->flags, MS_REC_HANDLER);
+	drop_ref(r);
+	if (entered)
+		ms_leave();
+}
+
 void ms_slot_store(int fd, ms_slot v)
 {
 	_Atomic ms_slot *s = v ? ms_slot_get(fd) : ms_slot_of(fd);
@@ -324,12 +352,10 @@ void ms_slot_store(int fd, ms_slot v)
 	if (!s)
 		return;
 	old = atomic_exchange(s, v);
-	/* A record still here means its fd was closed behind the library's
-	 * back (a raw system call, or a signal handler while the library was
-	 * busy): its count is wrong now, so whatever else refers to it stays
-	 * TCP. It is not freed: another fd may still point to it. */
-	if (ms_slot_is_rec(old))
-		atomic_fetch_or(&((struct ms_rec *)old)->flags, MS_REC_HANDLER);
+	/* A record still here, for a number the kernel has just given out
+	 * (socket(), dup()) or that the library forgets: see drop_stale(). */
+	if (ms_slot_is_rec(old) && old != v)
+		drop_stale((struct ms_rec *)old);
 }
 
 /* ---- close and dup ---- */
@@ -428,7 +454,11 @@ int ms_dup_call(int from, int to, int (*call)(int, int, int, int), int arg1,
 		}
 		if (to < 0 ||
 		    v != b.v) { /* dup2() within one socket: no change */
-			if (a.rec)
+			_Atomic ms_slot *rs = ms_slot_of(rc);
+
+			/* A stale slot of the same record (a copy closed
+			 * inside libc) already counts as a reference. */
+			if (a.rec && (!rs || atomic_load(rs) != v))
 				a.rec->refs++;
 			ms_slot_store(rc, v);
 		}
@@ -486,6 +516,82 @@ void ms_after_fork_child(void)
 	ms_mark_all_shared(MS_SHARED_FORK, false);
 }
 
+/* ---- the library's own fds ---- */
+
+/* While the library holds an fd of its own (the conversion's new socket,
+ * a /proc file), no dup2() or dup3() of the program runs: the number
+ * socket() or open() gave the library was free, so a thread of the
+ * program may be about to put something there (close(L); dup2(x, L)),
+ * and would close the library's fd behind its back, or the library would
+ * then close the program's. Both sides announce themselves first and then
+ * look at the other (sequentially consistent), so at least one of them
+ * sees the other: a dup2() then backs off and waits (a few system calls),
+ * and the library waits for the dup2() calls already made to return. */
+static _Atomic unsigned own_fds, numbered;
+/* this thread's shares: a signal handler that interrupted it never waits
+ * for itself */
+static __thread unsigned own_here __attribute__((tls_model("initial-exec")));
+static __thread unsigned numbered_here
+	__attribute__((tls_model("initial-exec")));
+
+void ms_own_fds_begin(void)
+{
+	unsigned n = 0;
+	bool child_checked = false;
+
+	own_here++;
+	atomic_fetch_add(&own_fds, 1);
+	while (atomic_load(&numbered) > numbered_here) {
+		/* A child of fork() without atfork handlers (_Fork(), a
+		 * raw system call) may have a count of its parent's other
+		 * threads, which it does not have: nothing to wait for. */
+		if (!child_checked) {
+			child_checked = true;
+			if (ms_vfork_child())
+				return;
+		}
+		ms_spin(&n);
+	}
+}
+
+void ms_own_fds_end(void)
+{
+	atomic_fetch_sub(&own_fds, 1);
+	own_here--;
+}
+
+void ms_numbered_begin(void)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		numbered_here++;
+		atomic_fetch_add(&numbered, 1);
+		/* No wait inside the library's own window, nor in a handler
+		 * that interrupted this thread's dup2() (the library waits
+		 * for that one already, and has made no fd yet). */
+		if (MS_LIKELY(atomic_load(&own_fds) == 0) || own_here ||
+		    numbered_here > 1)
+			return;
+		atomic_fetch_sub(&numbered, 1);
+		numbered_here--;
+		/* a child of fork() or vfork() has its own table */
+		if (ms_vfork_child()) {
+			numbered_here++;
+			atomic_fetch_add(&numbered, 1);
+			return;
+		}
+		while (atomic_load(&own_fds) != 0)
+			ms_spin(&n);
+	}
+}
+
+void ms_numbered_end(void)
+{
+	atomic_fetch_sub(&numbered, 1);
+	numbered_here--;
+}
+
 /* ---- conversions and fork() ---- */
 
 static _Atomic unsigned forking, converting;
@@ -508,6 +614,9 @@ void ms_conversions_reset(void)
 {
 	atomic_store(&forking, 0);
 	atomic_store(&converting, 0);
+	atomic_store(&own_fds, 0);
+	atomic_store(&numbered, 0);
+	own_here = numbered_here = 0;
 }
 
 void ms_conversion_enter(void)
@@ -583,14 +692,41 @@ static void mark_uncopyable(struct ms_rec *rec, enum ms_uncopyable why,
 	rec->bad_name = name;
 }
 
+/* Has the kernel read the first byte of a value (at a non-NULL pointer,
+ * len > 0) when it accepted an option of a TCP socket at this level?
+ * Where it has, the byte's page is readable and needs no probe (nginx's
+ * options cost no system call). From the kernel's setsockopt paths:
+ * - SOL_SOCKET (sk_setsockopt): an int, or EINVAL below 4 bytes; only
+ *   SO_BINDTODEVICE reads min(len, 15) bytes;
+ * - SOL_TCP (do_tcp_setsockopt): an int, or EINVAL below 4 bytes; names
+ *   (TCP_CONGESTION, TCP_ULP) and structs (TCP_MD5SIG...) are read;
+ * - SOL_IP (do_ip_setsockopt): an int, one byte below 4 bytes; the
+ *   others (IP_OPTIONS, memberships, policies) copy their value;
+ * - SOL_IPV6 (do_ipv6_setsockopt) reads an int first, but takes a value
+ *   shorter than an int as 0 without reading it: IPV6_DONTFRAG,
+ *   IPV6_AUTOFLOWLABEL, IPV6_RECVFRAGSIZE... of one byte at an unreadable
+ *   address succeed. Those, and any other level (a cgroup BPF program
+ *   may accept one), are probed. */
+static bool kernel_read_first_byte(int level, socklen_t len)
+{
+	switch (level) {
+	case SOL_SOCKET:
+	case SOL_TCP:
+	case SOL_IP:
+		return true;
+	case SOL_IPV6:
+		return len >= sizeof(int);
+	default:
+		return false;
+	}
+}
+
 void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
 			 const void *val, socklen_t len)
 {
 	enum ms_uncopyable why = ms_opt_copyable(level, name, len);
 	struct ms_optrec *o = NULL;
 
-	if (why == MS_COPY_OK && val == NULL && len > 0)
-		why = MS_COPY_POINTER;
 	if (why != MS_COPY_OK) {
 		mark_uncopyable(rec, why, level, name);
 		return;
@@ -618,14 +754,21 @@ void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
 		rec->used += len;
 	}
 	o->len = len;
-	if (ms_same_page(val, len)) {
+	/* NULL is replayed as NULL: the kernel takes it as 0 for IPv6
+	 * options (setsockopt(IPV6_V6ONLY, NULL, 4) succeeds), and the
+	 * replay must see what the program's call saw. */
+	o->null = val == NULL;
+	if (o->null || len == 0)
+		return;
+	if (kernel_read_first_byte(level, len) && ms_same_page(val, len)) {
 		/* the kernel read its first byte: the page is readable */
 		memcpy(rec->val + o->off, val, len);
 	} else {
 		/* The kernel reads what the option needs, not always len
 		 * bytes (an int of a longer buffer, one byte of some IPv4
-		 * options): copy what can be read, zeros after it, which
-		 * the replay's kernel does not read either. */
+		 * options, nothing of an IPv6 one shorter than an int):
+		 * copy what can be read, zeros after it, which the
+		 * replay's kernel does not read either. */
 		size_t n = ms_user_readable_prefix(val, len);
 
 		memcpy(rec->val + o->off, val, n);

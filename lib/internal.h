@@ -120,6 +120,7 @@ struct ms_optrec {
 	int level, name;
 	socklen_t len;
 	unsigned off; /* into ms_rec.val */
+	bool null;    /* the program passed NULL: so does the replay */
 };
 
 /* An epoll registration of the fd, made before bind()/connect(): epoll
@@ -294,6 +295,14 @@ void ms_conversions_resume(void);
 void ms_conversions_reset(void); /* in the child */
 void ms_conversion_enter(void);
 void ms_conversion_leave(void);
+
+/* The library's own fds exist between begin and end, and dup2() and
+ * dup3() of the program run between numbered begin and end: never both
+ * at once (see fdtable.c). */
+void ms_own_fds_begin(void);
+void ms_own_fds_end(void);
+void ms_numbered_begin(void);
+void ms_numbered_end(void);
 
 /* ---- convert.c ---- */
 enum ms_stage {
