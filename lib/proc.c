@@ -101,19 +101,19 @@ MS_EXPORT FILE *popen(const char *command, const char *mode)
 }
 
 /* The fds a successful sendmsg() passed: candidates among them are
- * shared from now on. The kernel has read the whole control buffer, but
- * it checks the headers only on AF_UNIX sockets, the only ones that pass
- * fds: others are left alone, and every length is checked here. */
+ * shared from now on. The kernel has read the whole control buffer (of
+ * any socket), but it checks the headers only on AF_UNIX sockets, the
+ * only ones that pass fds: every length is checked here, and the
+ * socket's family is asked only when an SCM_RIGHTS header names an fd
+ * the library tracks. Control data of any other kind, or of untracked
+ * fds (IP_PKTINFO on every QUIC datagram), costs no system call. */
 static void note_sent(int sock, const struct msghdr *msg)
 {
 	const unsigned char *ctl = msg->msg_control, *end;
-	int domain = 0;
+	int domain = -1;
 	socklen_t dlen = sizeof(domain);
 
-	if (!ctl || msg->msg_controllen < sizeof(struct cmsghdr) ||
-	    ms_real.getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) !=
-		    0 ||
-	    domain != AF_UNIX)
+	if (!ctl || msg->msg_controllen < sizeof(struct cmsghdr))
 		return;
 	end = ctl + msg->msg_controllen;
 	while ((size_t)(end - ctl) >= sizeof(struct cmsghdr)) {
@@ -131,8 +131,16 @@ static void note_sent(int sock, const struct msghdr *msg)
 
 				memcpy(&fd, ctl + CMSG_LEN(0) + i * sizeof(int),
 				       sizeof(int));
-				if (ms_peek(fd) != 0)
-					ms_taint(fd, MS_SHARED_SENT);
+				if (ms_peek(fd) == 0)
+					continue;
+				if (domain == -1 &&
+				    ms_real.getsockopt(sock, SOL_SOCKET,
+						       SO_DOMAIN, &domain,
+						       &dlen) != 0)
+					domain = 0;
+				if (domain != AF_UNIX)
+					return;
+				ms_taint(fd, MS_SHARED_SENT);
 			}
 		}
 		if ((size_t)(end - ctl) < CMSG_ALIGN(c.cmsg_len))
