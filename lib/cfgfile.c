@@ -24,11 +24,16 @@ void ms_env_read(struct ms_env *env)
 		env->value[i] = secure_getenv(ms_settings[i].var);
 }
 
+static bool privileged(void)
+{
+	return geteuid() == 0 || getauxval(AT_SECURE);
+}
+
 /* Like sshd's StrictModes: a privileged process trusts only a file that
  * nobody else could have written. */
 static bool trusted(const char *path, const struct stat *st, char *err)
 {
-	if (geteuid() != 0 && !getauxval(AT_SECURE))
+	if (!privileged())
 		return true;
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
 		snprintf(err, MS_ERRLEN,
@@ -94,30 +99,153 @@ bool ms_load_fd(int fd, const char *path, struct ms_config *cfg, char *err)
 	return ok;
 }
 
+/* The name of the directory open at dfd, for a message. */
+static void dir_name(int dfd, char *buf, size_t size)
+{
+	char link[32];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
+	n = readlink(link, buf, size - 1);
+	if (n <= 0) {
+		snprintf(buf, size, "(an ancestor)");
+		return;
+	}
+	buf[n] = '\0';
+}
+
+/* sshd's StrictModes for the directories: each one from the file's up to
+ * the root must be owned by root or this process's user and writable by
+ * nobody else, or another user could put a file of their choosing (or a
+ * link to /etc/shadow) in the file's place. A directory with the sticky
+ * bit (/tmp) lets nobody rename or remove another user's entries: it may
+ * be writable by all. The walk goes up through "..", so a link on the
+ * way is judged by where it leads. dfd is the file's directory. */
+static bool dirs_trusted(int dfd, const char *path, char *err)
+{
+	struct stat st, up;
+	int cur = dfd;
+	bool ok = false;
+
+	if (fstat(cur, &st) != 0)
+		goto fail_errno;
+	for (unsigned depth = 0; depth < 256; depth++) {
+		char name[256];
+		int parent;
+
+		if (st.st_uid != 0 && st.st_uid != geteuid()) {
+			dir_name(cur, name, sizeof(name));
+			snprintf(err, MS_ERRLEN,
+				 "configuration file %s: its directory %.100s "
+				 "is "
+				 "owned by uid %u, not by root or this "
+				 "process's user; refusing it",
+				 path, name, (unsigned)st.st_uid);
+			goto out;
+		}
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		    !(st.st_mode & S_ISVTX)) {
+			dir_name(cur, name, sizeof(name));
+			snprintf(err, MS_ERRLEN,
+				 "configuration file %s: its directory %.100s "
+				 "is "
+				 "writable by group or others (mode %03o); "
+				 "refusing it",
+				 path, name, (unsigned)(st.st_mode & 0777));
+			goto out;
+		}
+		parent = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (parent < 0 || fstat(parent, &up) != 0) {
+			if (parent >= 0)
+				close(parent);
+			goto fail_errno;
+		}
+		if (cur != dfd)
+			close(cur);
+		cur = parent;
+		if (up.st_dev == st.st_dev && up.st_ino == st.st_ino) {
+			ok = true; /* the root: its ".." is itself */
+			goto out;
+		}
+		st = up;
+	}
+	snprintf(err, MS_ERRLEN,
+		 "configuration file %s: more than 256 directories deep; "
+		 "refusing it",
+		 path);
+	goto out;
+fail_errno:
+	snprintf(err, MS_ERRLEN,
+		 "configuration file %s: cannot check its directories: %s",
+		 path, strerror(errno));
+out:
+	if (cur != dfd)
+		close(cur);
+	return ok;
+}
+
 bool ms_load_file(const char *path, bool explicit_path, struct ms_config *cfg,
 		  bool *present, char *err)
 {
+	const char *slash = strrchr(path, '/'), *base = path;
+	char dir[4096] = ".";
 	bool ok;
-	int fd;
+	int dfd, fd, e;
 
 	*present = false;
 	if (strcmp(path, "/dev/null") == 0)
 		return true; /* the usual way to say "no file" */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
+	if (slash) {
+		size_t n = slash == path ? 1 : (size_t)(slash - path);
 
-		if (e == ENOENT && !explicit_path)
-			return true;
-		snprintf(err, MS_ERRLEN,
-			 "cannot open configuration file %s: %s", path,
-			 strerror(e));
+		if (n >= sizeof(dir)) {
+			snprintf(err, MS_ERRLEN,
+				 "configuration file %.200s...: name too long",
+				 path);
+			return false;
+		}
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+		base = slash + 1;
+	}
+	/* The file itself is never reached through a symbolic link
+	 * (O_NOFOLLOW); its directory is checked before it is opened. */
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		e = errno;
+		goto cannot_open;
+	}
+	if (privileged() && !dirs_trusted(dfd, path, err)) {
+		close(dfd);
 		return false;
+	}
+	fd = openat(dfd, base,
+		    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	e = errno;
+	close(dfd);
+	if (fd < 0) {
+		struct stat st;
+
+		if (e == ELOOP && lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode)) {
+			snprintf(err, MS_ERRLEN,
+				 "configuration file %s is a symbolic link; "
+				 "refusing it (name the file itself)",
+				 path);
+			return false;
+		}
+		goto cannot_open;
 	}
 	*present = true;
 	ok = ms_load_fd(fd, path, cfg, err);
 	close(fd);
 	return ok;
+cannot_open:
+	if (e == ENOENT && !explicit_path)
+		return true;
+	snprintf(err, MS_ERRLEN, "cannot open configuration file %s: %s", path,
+		 strerror(e));
+	return false;
 }
 
 bool ms_config_read(struct ms_config *cfg, const char *path, bool explicit_path,
