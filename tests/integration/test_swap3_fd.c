@@ -398,6 +398,31 @@ static void test_closefrom_negative(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* close_range() as the kernel takes it: first > last, or an unknown
+ * flag, is EINVAL and closes nothing; CLOSE_RANGE_CLOEXEC closes nothing.
+ * The candidate's record stays each time, and it still converts. */
+static void test_close_range_arguments(void **state)
+{
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0);
+	errno = 0;
+	assert_int_equal(close_range((unsigned)fd + 1, (unsigned)fd, 0), -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(close_range((unsigned)fd, (unsigned)fd, 1 << 30), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(close_range((unsigned)fd, (unsigned)fd, 1U << 2), 0);
+	assert_int_equal(fcntl(fd, F_GETFD), FD_CLOEXEC);
+	assert_true(bind_free(fd, AF_INET, LISTED_LO) > 0);
+	assert_int_equal(kproto(fd), IPPROTO_MPTCP);
+	assert_int_equal(kopt(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_fdopen_fclose_no_leak),
 		cmocka_unit_test(test_temp_fd_not_lowest),
 		cmocka_unit_test(test_closefrom_negative),
+		cmocka_unit_test(test_close_range_arguments),
 	};
 
 	srand((unsigned)getpid());
