@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -91,6 +92,26 @@ static int move_up(int nfd)
 	return up;
 }
 
+/* bind() of a TCP socket to an IPv6 address that is neither :: nor
+ * v4-mapped sets IPV6_V6ONLY (inet6_bind()); on an MPTCP socket it sets it
+ * on the first subflow only, and the socket answers 0. Set before bind(),
+ * as the kernel would during it, the socket answers 1 like the TCP socket:
+ * such an address never takes IPv4, so nothing else changes. A kernel
+ * that refuses it leaves only the answer different. */
+static void v6only_like_tcp(int nfd, const struct sockaddr *sa, socklen_t len)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+	int one = 1;
+
+	/* the kernel takes 24 bytes, without sin6_scope_id (RFC 2133) */
+	if (sa->sa_family != AF_INET6 ||
+	    len < offsetof(struct sockaddr_in6, sin6_scope_id) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr) ||
+	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return;
+	ms_real.setsockopt(nfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+}
+
 static bool fail(struct ms_failure *f, enum ms_stage stage, int err)
 {
 	f->stage = stage;
@@ -154,6 +175,8 @@ static bool convert(int fd, struct ms_rec *rec, const struct sockaddr *sa,
 		ms_real.close(nfd);
 		return false;
 	}
+	if (sa)
+		v6only_like_tcp(nfd, sa, len);
 	if (sa && ms_real.bind(nfd, sa, len) != 0) {
 		fail(f, MS_STAGE_BIND, errno);
 		ms_real.close(nfd);

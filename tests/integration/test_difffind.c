@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the differential tester (tests/difftest) found outside issue 21's
+ * cases (/work/coord/difftest-findings.md F1-F3): a program must see the
+ * same answers with the library as without it.
+ *
+ * Run with the library (tests/meson.build's shim_env: 41000-41999 listed)
+ * and without it, for the same expectations; only the kernel's protocol of
+ * a listed listener differs.
+ */
+#include "swap.h"
+
+#include <pthread.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+static bool with_lib(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return p && strstr(p, "mptcpshim");
+}
+
+static int v6only(int fd)
+{
+	int v = -1;
+	socklen_t l = sizeof(v);
+
+	assert_int_equal(getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l), 0);
+	return v;
+}
+
+/* F1: bind() to an IPv6 address that is neither :: nor v4-mapped makes
+ * the socket IPV6_V6ONLY; a converted listener says so too, whatever the
+ * program set before. */
+static void test_v6only_after_bind(void **state)
+{
+	static const struct {
+		const char *addr;
+		int set; /* -1: not set by the program */
+		int want;
+		bool v4; /* takes an IPv4 client */
+	} c[] = {
+		{"::1", -1, 1, false},
+		{"::1", 0, 1, false},
+		{"::", -1, 0, true},
+		{"::", 1, 1, false},
+		{"::ffff:127.0.0.1", -1, 0, true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sockaddr_storage ss;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		int fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP), port = -1;
+		int cl, a, want = with_lib() ? IPPROTO_MPTCP : IPPROTO_TCP;
+
+		assert_true(fd >= 0);
+		if (c[i].set >= 0)
+			assert_int_equal(setsockopt(fd, IPPROTO_IPV6,
+						    IPV6_V6ONLY, &c[i].set,
+						    sizeof(c[i].set)),
+					 0);
+		for (int t = 0; t < 200 && port < 0; t++) {
+			loop_addr(AF_INET6, LISTED_LO + rand() % NPORTS, &ss);
+			assert_int_equal(
+				inet_pton(AF_INET6, c[i].addr, &s6->sin6_addr),
+				1);
+			if (bind(fd, (struct sockaddr *)&ss, sizeof(*s6)) == 0)
+				port = ntohs(s6->sin6_port);
+			else
+				assert_int_equal(errno, EADDRINUSE);
+		}
+		assert_true(port > 0);
+		assert_int_equal(listen(fd, 4), 0);
+		printf("# [%s]:%d set %d: v6only %d\n", c[i].addr, port,
+		       c[i].set, v6only(fd));
+		assert_int_equal(v6only(fd), c[i].want);
+		assert_int_equal(kproto(fd), want);
+		/* what it accepts: IPv6 unless v4-mapped, IPv4 where dual */
+		if (strcmp(c[i].addr, "::ffff:127.0.0.1") != 0)
+			assert_int_equal(accepted_proto(fd, AF_INET6, port,
+							IPPROTO_MPTCP),
+					 want);
+		if (c[i].v4) {
+			loop_addr(AF_INET, port, &ss);
+			cl = socket(AF_INET, SOCK_STREAM, 0);
+			assert_true(cl >= 0);
+			assert_int_equal(connect(cl, (struct sockaddr *)&ss,
+						 sizeof(struct sockaddr_in)),
+					 0);
+			a = accept(fd, NULL, NULL);
+			assert_true(a >= 0);
+			close(a);
+			close(cl);
+		}
+		close(fd);
+	}
+}
+
+/* ---- F2: errno across posix_spawn() and system() ---- */
+
+struct other {
+	pthread_barrier_t unshared;
+	int fd;
+};
+
+static void *make_candidate(void *arg)
+{
+	struct other *o = arg;
+
+	pthread_barrier_wait(&o->unshared);
+	o->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return NULL;
+}
+
+/* With another thread running (the fd table shared), this thread's table
+ * is unshared (close_range CLOSE_RANGE_UNSHARE), then the other thread
+ * makes a candidate in the old one: the library's table names an fd this
+ * thread does not have. */
+static void candidate_elsewhere(void)
+{
+	struct other o = {.fd = -1};
+	pthread_t t;
+
+	assert_int_equal(pthread_barrier_init(&o.unshared, NULL, 2), 0);
+	assert_int_equal(pthread_create(&t, NULL, make_candidate, &o), 0);
+	assert_int_equal(close_range(1000, 1001,
+				     CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE),
+			 0);
+	pthread_barrier_wait(&o.unshared);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(o.fd >= 0);
+	assert_int_equal(fcntl(o.fd, F_GETFD), -1); /* not in this table */
+	pthread_barrier_destroy(&o.unshared);
+}
+
+/* Each case runs in a child process of its own: the unshared table stays
+ * there. */
+static void in_child(void (*fn)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fn();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void check_errno(const char *call, int rc, int e)
+{
+	if (rc != 0 || e != EDOM) {
+		fprintf(stderr, "%s = %d, errno %s (EDOM before)\n", call, rc,
+			strerrorname_np(e));
+		_exit(1);
+	}
+}
+
+/* (posix_spawnp() is left out: glibc's search of PATH leaves ENOENT
+ * without the library too.) */
+static void spawn_case(void)
+{
+	char arg0[] = "true", *argv[] = {arg0, NULL};
+	pid_t pid;
+	int rc, e, st;
+
+	candidate_elsewhere();
+	errno = EDOM;
+	rc = posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ);
+	e = errno;
+	check_errno("posix_spawn", rc, e);
+	waitpid(pid, &st, 0);
+}
+
+static void system_case(void)
+{
+	int rc, e;
+
+	candidate_elsewhere();
+	errno = EDOM;
+	rc = system("true");
+	e = errno;
+	check_errno("system", rc, e);
+}
+
+static void test_spawn_keeps_errno(void **state)
+{
+	(void)state;
+	in_child(spawn_case);
+}
+
+static void test_system_keeps_errno(void **state)
+{
+	(void)state;
+	in_child(system_case);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v6only_after_bind),
+		cmocka_unit_test(test_spawn_keeps_errno),
+		cmocka_unit_test(test_system_keeps_errno),
+	};
+
+	srand((unsigned)getpid());
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
