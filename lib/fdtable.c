@@ -645,6 +645,7 @@ unsigned ms_table_walk_range(unsigned lo, unsigned hi,
 			     void *arg)
 {
 	unsigned end = atomic_load(&ms_slots_end), n = 0;
+	int e = errno; /* fn's system calls fail on fds gone meanwhile */
 
 	if (end == 0 || lo >= end)
 		return 0;
@@ -672,6 +673,7 @@ unsigned ms_table_walk_range(unsigned lo, unsigned hi,
 		if (fd == 0)
 			break; /* wrapped: hi was UINT_MAX - 1 or more */
 	}
+	errno = e;
 	return n;
 }
 

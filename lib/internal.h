@@ -271,7 +271,8 @@ void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
 void ms_track_epoll(struct ms_rec *rec, int epfd, int fd, int op,
 		    const struct epoll_event *ev);
 
-/* Calls fn(fd, slot, arg) for every fd whose slot is not 0 (no locks). */
+/* Calls fn(fd, slot, arg) for every fd whose slot is not 0 (no locks);
+ * errno is left as it was. */
 void ms_table_walk(void (*fn)(int fd, ms_slot v, void *arg), void *arg);
 /* 1 + the highest fd that ever had a slot (0: none). */
 extern _Atomic unsigned ms_slots_end;
