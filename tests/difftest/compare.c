@@ -65,11 +65,7 @@ static bool options_allowed(const char *b, const char *be, const char *l,
 		bn = strcspn(b, " \n");
 		ln = strcspn(l, " \n");
 		if ((bn != ln || memcmp(b, l, bn) != 0) && !refused(l, ln) &&
-		    !refused(b, bn) &&
-		    !(k < n_readback && kernel_v6only &&
-		      opts[readback[k]].optname == IPV6_V6ONLY &&
-		      opts[readback[k]].level == IPPROTO_IPV6 &&
-		      memcmp(b, "1/4", 3) == 0 && memcmp(l, "0/4", 3) == 0))
+		    !refused(b, bn))
 			return false;
 		b += bn;
 		l += ln;

@@ -37,25 +37,14 @@ static const struct known pending[] = {
 	{"21.12", OFF_LOW_CLOSEFROM, 0, "closefrom(-1) forgets nothing"},
 	{"21.14", OFF_PTR, PTR_NULL,
 	 "setsockopt(IPV6_V6ONLY, NULL, 4) leaves the listener TCP"},
-	{"F2", OFF_UNSHARE, 0,
-	 "posix_spawn()/system() set errno EBADF on success after "
-	 "close_range(CLOSE_RANGE_UNSHARE) in a thread"},
 	{"F3", OFF_SPAWN_DUP2, 0,
 	 "posix_spawn() of itself with a dup2 action: the child answers "
 	 "SO_PROTOCOL 262"},
 };
 static const int n_pending = sizeof(pending) / sizeof(pending[0]);
 
-bool kernel_v6only;
-
 void known_apply(bool quiet)
 {
-	kernel_v6only = true;
-	if (!quiet)
-		printf("difftest: tolerated: IPV6_V6ONLY reads 0 on a "
-		       "converted socket bound to a specific IPv6 address, 1 "
-		       "without the library (the kernel's MPTCP socket; "
-		       "difftest finding 1)\n");
 	for (int i = 0; i < n_pending; i++) {
 		const struct known *k = &pending[i];
 		const char *off = "closefrom(-1)";

@@ -65,7 +65,6 @@ void known_apply(bool quiet);
 /* Kernel differences of a converted socket, tolerated while listed in
  * known.c (printed at the start): an MPTCP socket bound to a specific
  * IPv6 address answers IPV6_V6ONLY 0 where TCP answers 1. */
-extern bool kernel_v6only;
 bool known_pending(const char *cases);
 
 #endif
