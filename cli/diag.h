@@ -81,9 +81,40 @@ int nl_rules(int family, struct nl_rule **out, size_t *n);
 /* The nftables tables, as "family name" strings in a malloc'ed array of
  * malloc'ed strings. Returns 0 or an errno. */
 int nl_nft_tables(char ***out, size_t *n);
-/* The nftables rules that match, rewrite or strip TCP option 30 (MPTCP),
- * as "family table chain CHAIN handle N: what" strings. */
-int nl_nft_mptcp_rules(char ***out, size_t *n);
+/* An nftables rule that touches TCP option 30 (MPTCP), or strips TCP
+ * options, and what it does to a connection that uses MPTCP. */
+enum nl_opt30 {
+	NL_OPT30_MATCH,	      /* matches it; accepts, counts, jumps... */
+	NL_OPT30_MISSING,     /* matches its absence ('missing') */
+	NL_OPT30_DROP,	      /* matches it and drops */
+	NL_OPT30_REJECT,      /* matches it and rejects */
+	NL_OPT30_STRIP,	      /* removes it: 'reset', TCPOPTSTRIP with 30 */
+	NL_OPT30_SET,	      /* rewrites it */
+	NL_OPT30_STRIP_OTHER, /* TCPOPTSTRIP without 30 in its list */
+};
+struct nl_nft_rule {
+	char family[8]; /* ip, ip6, inet, bridge, netdev, arp */
+	char table[64], chain[64];
+	uint64_t handle;
+	unsigned pos; /* its place in its chain, from 1 */
+	bool xt;      /* an xtables target or match: made by iptables-nft */
+	enum nl_opt30 act;
+};
+/* Those rules, in a malloc'ed array. Returns 0 or an errno. */
+int nl_nft_mptcp_rules(struct nl_nft_rule **out, size_t *n);
+
+/* ---- legacy iptables (xt_legacy.c) ---- */
+
+struct xt_legacy_rule {
+	char table[32], chain[32];
+	unsigned pos; /* its place in its chain, from 1 */
+	enum nl_opt30 act;
+};
+/* The rules of the legacy table name (family AF_INET: iptables, AF_INET6:
+ * ip6tables) that drop, reject or strip TCP option 30, into out (at most
+ * max). Returns how many; *err 0 or an errno. */
+size_t xt_legacy_rules(int family, const char *name, struct xt_legacy_rule *out,
+		       size_t max, int *err);
 
 /* ---- the library's published block (pub.c) ---- */
 

@@ -11,7 +11,8 @@
  * the verdict. Each group is a file of its own: doctor_kernel.c,
  * doctor_loopback.c, doctor_options.c, doctor_pm.c, doctor_endpoints.c
  * (limits, endpoints), doctor_routing.c, doctor_rp_filter.c,
- * doctor_firewall.c, doctor_counters.c, doctor_persistence.c,
+ * doctor_nft.c, doctor_iptables.c, doctor_balancer.c,
+ * doctor_counters.c, doctor_persistence.c,
  * doctor_library.c (library, config), doctor_nginx.c, doctor_program.c;
  * doctor --print-unit is doctor_unit.c. A finding's text is in its
  * group's file: grep for it there.
@@ -23,7 +24,8 @@
 struct doctor_state dr;
 
 static const char doctor_help[] =
-	"Usage: mptcpshim doctor [--json] [--nginx PATH] [--program PATH]...\n"
+	"Usage: mptcpshim doctor [--json] [--window SECONDS] [--nginx PATH]\n"
+	"                        [--program PATH]...\n"
 	"       mptcpshim doctor --print-unit\n"
 	"\n"
 	"A server's checklist for Multipath TCP. Reads the kernel through\n"
@@ -32,18 +34,26 @@ static const char doctor_help[] =
 	"listen parameters this kernel refuses on MPTCP sockets), the path\n"
 	"manager, its limits and endpoints (does the server announce its\n"
 	"other addresses?), routing for several addresses (one table per\n"
-	"address), rp_filter, firewall rules on TCP option 30, the MPTcpExt\n"
-	"counters (fallbacks, joins), whether endpoints and limits survive a\n"
+	"address), rp_filter, firewall rules on TCP option 30 (nftables,\n"
+	"iptables-nft, legacy iptables: one that drops, rejects or strips it\n"
+	"is an error, named, with the command that deletes it), the kernel's\n"
+	"MPTCP blackhole detection, the MPTcpExt counters (fallbacks, joins;\n"
+	"since boot, or over --window), whether endpoints and limits survive "
+	"a\n"
 	"reboot, the library and its configuration, and the programs the\n"
 	"library must reach (nginx found on PATH, and each --program):\n"
 	"set-user-ID or file capabilities (the loader ignores LD_PRELOAD),\n"
 	"Go or static binaries (no libc socket() to interpose). An nginx with\n"
 	"native 'listen ... multipath' gets the listen lines to write.\n"
-	"Each finding that needs action carries one command.\n"
+	"Each finding that needs action carries one command (\"fix:\"), which\n"
+	"works when pasted into a shell; explanations are on lines of their\n"
+	"own.\n"
 	"\n"
 	"  --json          the findings as one JSON object\n"
 	"  --nginx PATH    the nginx binary to check (default: nginx on PATH)\n"
 	"  --program PATH  another server binary to check (repeatable)\n"
+	"  --window SECONDS  judge the MPTcpExt counters (fallbacks, joins)\n"
+	"                  over SECONDS measured now (1-3600), not since boot\n"
 	"  --print-unit    print a systemd unit that restores the current\n"
 	"                  MPTCP endpoints and limits at boot\n"
 	"\n"
@@ -59,10 +69,11 @@ int cmd_doctor(int argc, char **argv)
 		{"nginx", required_argument, NULL, 'n'},
 		{"program", required_argument, NULL, 'p'},
 		{"print-unit", no_argument, NULL, 'u'},
+		{"window", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *nginx = NULL, *programs[32];
-	unsigned nprog = 0, nerr = 0, nwarn = 0;
+	unsigned nprog = 0, nerr = 0, nwarn = 0, window = 0;
 	bool json = false, unit = false;
 	int c;
 
@@ -87,6 +98,21 @@ int cmd_doctor(int argc, char **argv)
 		case 'u':
 			unit = true;
 			break;
+		case 'w': {
+			char *end;
+			unsigned long w;
+
+			errno = 0;
+			w = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || w < 1 ||
+			    w > 3600 || optarg[0] == '-')
+				return cli_usage_err(
+					"--window: '%s' is not a number of "
+					"seconds from 1 to 3600",
+					optarg);
+			window = (unsigned)w;
+			break;
+		}
 		case ':':
 			return cli_usage_err("option '%s' needs a value",
 					     argv[optind - 1]);
@@ -104,14 +130,17 @@ int cmd_doctor(int argc, char **argv)
 	dr.mptcp = check_kernel();
 	if (dr.mptcp) {
 		/* read before the loopback test, which counts too */
-		read_counters();
+		read_counters(window);
 		check_loopback();
+		check_blackhole();
 		check_path_manager();
 		check_limits();
 		check_endpoints();
 		check_routing();
 		check_rp_filter();
-		check_firewall();
+		check_nft();
+		check_iptables();
+		check_balancer();
 		check_counters();
 		check_persistence();
 	}

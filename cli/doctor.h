@@ -57,6 +57,10 @@ void dr_probe(struct finding *f, const char *fmt, ...)
 void dr_detail(struct finding *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* s as one shell word: itself when it has only safe characters, else in
+ * single quotes. Returns buf. */
+const char *dr_shq(const char *s, char *buf, size_t len);
+
 /* ---- what one check leaves for the next ---- */
 
 struct doctor_state {
@@ -71,6 +75,8 @@ struct doctor_state {
 	struct ngx_info ngx;
 	bool ngx_found;
 	bool route_bad_if[256]; /* by ifindex (< 256): routing mismatch */
+	bool lo_mptcp;		/* the loopback connection was MPTCP */
+	bool lo_disabled;	/* it was opened without MPTCP: blackhole */
 };
 extern struct doctor_state dr;
 
@@ -95,14 +101,17 @@ const char *ifname_of(int ifindex, char *buf);
 /* ---- the check groups, in the order doctor.c runs them ---- */
 
 bool check_kernel(void);			  /* doctor_kernel.c */
-void read_counters(void);			  /* doctor_counters.c */
+void read_counters(unsigned window_s);		  /* doctor_counters.c */
 void check_loopback(void);			  /* doctor_loopback.c */
+void check_blackhole(void);			  /* doctor_blackhole.c */
 void check_path_manager(void);			  /* doctor_pm.c */
 void check_limits(void);			  /* doctor_endpoints.c */
 void check_endpoints(void);			  /* doctor_endpoints.c */
 void check_routing(void);			  /* doctor_routing.c */
 void check_rp_filter(void);			  /* doctor_rp_filter.c */
-void check_firewall(void);			  /* doctor_firewall.c */
+void check_nft(void);				  /* doctor_nft.c */
+void check_iptables(void);			  /* doctor_iptables.c */
+void check_balancer(void);			  /* doctor_balancer.c */
 void check_counters(void);			  /* doctor_counters.c */
 void check_persistence(void);			  /* doctor_persistence.c */
 void load_config(void);				  /* doctor_library.c */
@@ -111,7 +120,10 @@ void check_config(void);			  /* doctor_library.c */
 void check_nginx(const char *given);		  /* doctor_nginx.c */
 void check_program(const char *path, bool named); /* doctor_program.c */
 void check_options(void);			  /* doctor_options.c */
-int print_unit(void);				  /* doctor_unit.c */
+int print_unit(void);
+/* A daemon running here that manages MPTCP endpoints: "NetworkManager",
+ * "mptcpd", or NULL (doctor_persistence.c). */
+const char *endpoint_manager(void); /* doctor_unit.c */
 
 /* ---- the socket options nginx sets (doctor_options.c) ---- */
 
@@ -123,6 +135,20 @@ void opts_try_listener(int fd, bool bound);
 void opts_try_accepted(int fd);
 /* The "options" array of the JSON output. */
 void opts_json(FILE *out);
+
+/* ---- the MPTcpExt counters (doctor_counters.c) ---- */
+
+#define MIB_MAX 128
+struct mib {
+	bool ok; /* read */
+	size_t n;
+	char name[MIB_MAX][40]; /* without "MPTcpExt" */
+	unsigned long long v[MIB_MAX];
+};
+/* This network namespace's MPTcpExt counters, from /proc/net/netstat. */
+bool mib_read(struct mib *m);
+bool mib_has(const struct mib *m, const char *name);
+unsigned long long mib_get(const struct mib *m, const char *name);
 
 /* ---- output (doctor_report.c) ---- */
 

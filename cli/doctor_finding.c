@@ -79,3 +79,30 @@ void dr_detail(struct finding *f, const char *fmt, ...)
 	f->detail[f->ndetail++] = vfmt(fmt, ap);
 	va_end(ap);
 }
+
+const char *dr_shq(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (s[0] &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789_.,:/@%+=-") == strlen(s)) {
+		snprintf(buf, len, "%s", s);
+		return buf;
+	}
+	/* 'it''s' as 'it'\''s' */
+	if (len < 3)
+		return "''";
+	buf[o++] = '\'';
+	for (; *s && o + 6 < len; s++) {
+		if (*s == '\'') {
+			memcpy(buf + o, "'\\''", 4);
+			o += 4;
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
+}

@@ -21,8 +21,8 @@ bool check_kernel(void)
 		f = dr_add(SEV_ERROR, "kernel",
 			   "kernel %s has no MPTCP (no /proc/sys/net/mptcp)",
 			   u.release);
-		dr_fix(f, "boot a kernel built with CONFIG_MPTCP=y, such as "
-			  "Debian 12's linux-image-amd64 (6.1)");
+		dr_detail(f, "boot a kernel built with CONFIG_MPTCP=y, such as "
+			     "Debian 12's linux-image-amd64 (6.1)");
 		return false;
 	}
 	dr_add(SEV_OK, "kernel", "kernel %s has MPTCP", u.release);

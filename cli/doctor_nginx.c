@@ -89,6 +89,7 @@ void check_nginx(const char *given)
 			dr_detail(f, "every TCP listen address already has "
 				     "multipath");
 	}
-	dr_fix(f, "mptcpshim disable nginx && systemctl restart nginx  (after "
-		  "writing the listen lines)");
+	dr_detail(f, "after writing the listen lines, the library's drop-in "
+		     "goes:");
+	dr_fix(f, "mptcpshim disable nginx && systemctl restart nginx");
 }

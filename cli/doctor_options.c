@@ -7,6 +7,7 @@
  */
 #include "doctor.h"
 
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -95,18 +96,16 @@ static void tolerate_fix(struct finding *f, const char *name)
 {
 	bool explicit_path;
 	const char *path = cli_config_path(&explicit_path);
-	char cur[512];
+	char cur[512], q[PATH_MAX + 8];
 
 	if (dr.cfg_ok && dr.cfg.tolerate.n > 0 &&
 	    ms_optset_format(&dr.cfg.tolerate, cur, sizeof(cur)))
-		dr_fix(f,
-		       "sed -i 's/^tolerate *=.*/tolerate = %s,%s/' %s  (then "
-		       "restart the server)",
-		       cur, name, path);
+		dr_fix(f, "sed -i 's/^tolerate *=.*/tolerate = %s,%s/' %s", cur,
+		       name, dr_shq(path, q, sizeof(q)));
 	else
-		dr_fix(f,
-		       "echo 'tolerate = %s' >> %s  (then restart the server)",
-		       name, path);
+		dr_fix(f, "echo 'tolerate = %s' >> %s", name,
+		       dr_shq(path, q, sizeof(q)));
+	dr_detail(f, "then restart the server");
 }
 
 void check_options(void)

@@ -5,6 +5,7 @@
  */
 #include "doctor.h"
 
+#include <dirent.h>
 #include <glob.h>
 #include <unistd.h>
 
@@ -53,6 +54,69 @@ static bool binary_has(const char *path, const char *needle)
 	return found;
 }
 
+/* Is a process of that name (its comm) running? */
+static bool running(const char *comm)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char path[300], c[64];
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		found = diag_read_line(path, c, sizeof(c)) &&
+			strcmp(c, comm) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+const char *endpoint_manager(void)
+{
+	if (running("NetworkManager"))
+		return "NetworkManager";
+	if (running("mptcpd"))
+		return "mptcpd";
+	return NULL;
+}
+
+/* Who else adds and removes endpoints: said, with where to set them. */
+static void check_managers(void)
+{
+	const char *m = endpoint_manager();
+	struct finding *f;
+
+	if (!m)
+		return;
+	if (strcmp(m, "NetworkManager") == 0) {
+		f = dr_add(
+			SEV_INFO, "persistence",
+			"NetworkManager runs here: from 1.40 on it adds and "
+			"removes MPTCP endpoints itself for the addresses it "
+			"configures (connection.mptcp-flags; by default "
+			"'subflow' endpoints, while a server announces "
+			"with 'signal')");
+		dr_detail(f, "set them there: nmcli connection modify "
+			     "CONNECTION connection.mptcp-flags signal "
+			     "(the limits stay yours); endpoints added by "
+			     "hand may be replaced when it reconfigures");
+		dr_probe(f, "nmcli -f NAME,connection.mptcp-flags connection "
+			    "show");
+	} else {
+		f = dr_add(SEV_INFO, "persistence",
+			   "mptcpd runs here: it manages MPTCP endpoints (its "
+			   "path manager plugins, addr-flags in "
+			   "/etc/mptcpd/mptcpd.conf); endpoints added by hand "
+			   "or by a unit may be changed by it");
+		dr_probe(f, "ip mptcp endpoint show");
+	}
+}
+
 void check_persistence(void)
 {
 	bool configured = dr.nep > 0 ||
@@ -60,6 +124,7 @@ void check_persistence(void)
 	const char *where = NULL;
 	struct finding *f;
 
+	check_managers();
 	if (!dr.ep_ok || !configured)
 		return;
 	if (glob_grep("/etc/systemd/network/*.network", "MPTCP"))
@@ -87,16 +152,11 @@ void check_persistence(void)
 	if (cli_systemd_running())
 		dr_fix(f, "mptcpshim doctor --print-unit > "
 			  "/etc/systemd/system/mptcp-endpoints.service && "
-			  "systemctl "
-			  "enable mptcp-endpoints.service");
+			  "systemctl daemon-reload && systemctl enable "
+			  "mptcp-endpoints.service");
 	else
 		dr_detail(f, "run 'mptcpshim doctor --print-unit' to see the "
 			     "commands to run at boot");
-	if (access("/run/NetworkManager", F_OK) == 0)
-		dr_detail(f, "NetworkManager (1.40+) can set the endpoints "
-			     "itself: nmcli connection modify CONNECTION "
-			     "connection.mptcp-flags signal (the limits stay "
-			     "yours)");
 	if (access("/run/systemd/netif", F_OK) == 0 &&
 	    binary_has("/usr/lib/systemd/systemd-networkd", "MPTCPEndpoint"))
 		dr_detail(f, "this systemd-networkd knows MPTCPEndpoint= in "

@@ -13,7 +13,7 @@ void check_program(const char *path, bool named)
 {
 	/* who will run it is not known here: any user but its owner */
 	const struct reach_runner anyone = {.known = false};
-	char what[PATH_MAX + 512], advice[PATH_MAX + 256];
+	char what[PATH_MAX + 512], advice[PATH_MAX + 256], q[PATH_MAX + 8];
 	struct reach_result r;
 	struct finding *f;
 
@@ -32,7 +32,7 @@ void check_program(const char *path, bool named)
 				"LD_PRELOAD for it, the library is silently "
 				"absent",
 				r.file);
-			dr_fix(f, "setcap -r %s", r.file);
+			dr_fix(f, "setcap -r %s", dr_shq(r.file, q, sizeof(q)));
 			dr_detail(f, "then give the capability to its service "
 				     "instead: AmbientCapabilities="
 				     "CAP_NET_BIND_SERVICE");
@@ -44,7 +44,8 @@ void check_program(const char *path, bool named)
 				   "LD_PRELOAD for it, the library is silently "
 				   "absent",
 				   r.file, uid ? "user" : "group");
-			dr_fix(f, "chmod %s %s", uid ? "u-s" : "g-s", r.file);
+			dr_fix(f, "chmod %s %s", uid ? "u-s" : "g-s",
+			       dr_shq(r.file, q, sizeof(q)));
 		}
 		break;
 	case REACH_GO:

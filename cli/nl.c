@@ -585,25 +585,44 @@ int nl_nft_tables(char ***out, size_t *n)
 			  true, out, n);
 }
 
-/* Rules that touch TCP option 30: an exthdr expression on TCP options of
- * type 30 (nft 'tcp option mptcp', 'reset tcp option mptcp'), or the
- * xtables TCPOPTSTRIP target (iptables-nft). */
+/* Rules that touch TCP option 30 (MPTCP): an exthdr expression on TCP
+ * option 30 (nft 'tcp option mptcp exists', 'reset tcp option mptcp'),
+ * an xtables 'tcp' match on option 30 or a TCPOPTSTRIP target
+ * (iptables-nft); and what the rule does with it (its verdict). */
 struct nft_rule_scan {
 	struct vec v;
-	bool hit;	  /* the current rule */
-	const char *what; /* what it does */
+	struct nl_nft_rule cur;
+	char last[200]; /* family table chain of the previous rule */
+	unsigned pos;
+	bool opt30, present_pending, present_known, present;
+	bool strip30, set30, strip_other, drop, reject;
 };
 
 static int exthdr_cb(const struct nlattr *a, void *data)
 {
-	uint32_t *vals = data; /* [0] op, [1] type */
+	uint32_t *vals = data; /* [0] op, [1] type, [2] dreg, [3] sreg,
+				* [4] flags */
 
-	if (mnl_attr_get_type(a) == NFTA_EXTHDR_OP &&
-	    mnl_attr_get_payload_len(a) >= 4)
-		vals[0] = ntohl(mnl_attr_get_u32(a));
-	else if (mnl_attr_get_type(a) == NFTA_EXTHDR_TYPE &&
-		 mnl_attr_get_payload_len(a) >= 1)
-		vals[1] = mnl_attr_get_u8(a);
+	switch (mnl_attr_get_type(a)) {
+	case NFTA_EXTHDR_OP:
+	case NFTA_EXTHDR_DREG:
+	case NFTA_EXTHDR_SREG:
+	case NFTA_EXTHDR_FLAGS:
+		if (mnl_attr_get_payload_len(a) < 4)
+			break;
+		vals[mnl_attr_get_type(a) == NFTA_EXTHDR_OP	? 0
+		     : mnl_attr_get_type(a) == NFTA_EXTHDR_DREG ? 2
+		     : mnl_attr_get_type(a) == NFTA_EXTHDR_SREG ? 3
+								: 4] =
+			ntohl(mnl_attr_get_u32(a));
+		break;
+	case NFTA_EXTHDR_TYPE:
+		if (mnl_attr_get_payload_len(a) >= 1)
+			vals[1] = mnl_attr_get_u8(a);
+		break;
+	default:
+		break;
+	}
 	return MNL_CB_OK;
 }
 
@@ -624,42 +643,133 @@ static int expr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static int target_cb(const struct nlattr *a, void *data)
+/* An attribute of a nested expression, by type. */
+struct attr_pick {
+	uint16_t type;
+	const struct nlattr *a;
+};
+
+static int pick_cb(const struct nlattr *a, void *data)
 {
-	if (mnl_attr_get_type(a) == NFTA_TARGET_NAME &&
-	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0 &&
-	    strcmp(mnl_attr_get_str(a), "TCPOPTSTRIP") == 0)
-		*(bool *)data = true;
+	struct attr_pick *p = data;
+
+	if (mnl_attr_get_type(a) == p->type)
+		p->a = a;
 	return MNL_CB_OK;
+}
+
+static const struct nlattr *nested(const struct nlattr *a, uint16_t type)
+{
+	struct attr_pick p = {.type = type};
+
+	if (a)
+		mnl_attr_parse_nested(a, pick_cb, &p);
+	return p.a;
+}
+
+/* An xtables target or match: its name and its info blob. */
+static void xt_parts(const struct nlattr *data, uint16_t name_type,
+		     uint16_t info_type, const char **name, const void **info,
+		     size_t *len)
+{
+	const struct nlattr *n = nested(data, name_type);
+	const struct nlattr *i = nested(data, info_type);
+
+	*name = n && mnl_attr_validate(n, MNL_TYPE_NUL_STRING) >= 0
+			? mnl_attr_get_str(n)
+			: "";
+	*info = i ? mnl_attr_get_payload(i) : NULL;
+	*len = i ? mnl_attr_get_payload_len(i) : 0;
+}
+
+/* struct xt_tcp (linux/netfilter/xt_tcpudp.h), its option fields */
+#define XT_TCP_OPTION_OFF   8
+#define XT_TCP_INVFLAGS_OFF 11
+#define XT_TCP_INV_OPT	    0x04
+
+static void scan_expr(struct nft_rule_scan *s, const char *name,
+		      const struct nlattr *data)
+{
+	const char *xn;
+	const void *info;
+	size_t len;
+
+	if (strcmp(name, "exthdr") == 0) {
+		uint32_t vals[5] = {~0u, ~0u, 0, 0, 0};
+
+		mnl_attr_parse_nested(data, exthdr_cb, vals);
+		if (vals[0] != NFT_EXTHDR_OP_TCPOPT || vals[1] != 30)
+			return;
+		s->opt30 = true;
+		if (vals[3])
+			s->set30 = true; /* 'tcp option mptcp ... set' */
+		else if (!vals[2])
+			s->strip30 = true; /* no register: 'reset' */
+		else if (vals[4] & NFT_EXTHDR_F_PRESENT)
+			s->present_pending = true;
+	} else if (strcmp(name, "cmp") == 0 && s->present_pending) {
+		const struct nlattr *op = nested(data, NFTA_CMP_OP);
+		const struct nlattr *v =
+			nested(nested(data, NFTA_CMP_DATA), NFTA_DATA_VALUE);
+		bool eq = !op || mnl_attr_get_payload_len(op) < 4 ||
+			  ntohl(mnl_attr_get_u32(op)) == NFT_CMP_EQ;
+		bool one = v && mnl_attr_get_payload_len(v) >= 1 &&
+			   *(const uint8_t *)mnl_attr_get_payload(v) != 0;
+
+		s->present_pending = false;
+		s->present_known = true;
+		s->present = eq == one; /* 'exists', or 'missing' */
+	} else if (strcmp(name, "immediate") == 0) {
+		const struct nlattr *code =
+			nested(nested(nested(data, NFTA_IMMEDIATE_DATA),
+				      NFTA_DATA_VERDICT),
+			       NFTA_VERDICT_CODE);
+
+		if (code && mnl_attr_get_payload_len(code) >= 4 &&
+		    ntohl(mnl_attr_get_u32(code)) == NF_DROP)
+			s->drop = true;
+	} else if (strcmp(name, "reject") == 0) {
+		s->reject = true;
+	} else if (strcmp(name, "target") == 0) {
+		xt_parts(data, NFTA_TARGET_NAME, NFTA_TARGET_INFO, &xn, &info,
+			 &len);
+		s->cur.xt = true;
+		if (strcmp(xn, "REJECT") == 0) {
+			s->reject = true;
+		} else if (strcmp(xn, "TCPOPTSTRIP") == 0) {
+			uint32_t bmap0 = 0;
+
+			if (len >= 4)
+				memcpy(&bmap0, info, 4);
+			if (bmap0 & (1u << 30))
+				s->strip30 = true;
+			else
+				s->strip_other = true;
+		}
+	} else if (strcmp(name, "match") == 0) {
+		xt_parts(data, NFTA_MATCH_NAME, NFTA_MATCH_INFO, &xn, &info,
+			 &len);
+		s->cur.xt = true;
+		if (strcmp(xn, "tcp") == 0 && len > XT_TCP_INVFLAGS_OFF &&
+		    ((const uint8_t *)info)[XT_TCP_OPTION_OFF] == 30) {
+			s->opt30 = true;
+			s->present_known = true;
+			s->present =
+				!(((const uint8_t *)info)[XT_TCP_INVFLAGS_OFF] &
+				  XT_TCP_INV_OPT);
+		}
+	}
 }
 
 static int list_elem_cb(const struct nlattr *a, void *data)
 {
-	struct nft_rule_scan *s = data;
 	struct expr_parts e = {0};
 
 	if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
 		return MNL_CB_OK;
 	mnl_attr_parse_nested(a, expr_cb, &e);
-	if (!e.name || !e.data)
-		return MNL_CB_OK;
-	if (strcmp(e.name, "exthdr") == 0) {
-		uint32_t vals[2] = {~0u, ~0u};
-
-		mnl_attr_parse_nested(e.data, exthdr_cb, vals);
-		if (vals[0] == NFT_EXTHDR_OP_TCPOPT && vals[1] == 30) {
-			s->hit = true;
-			s->what = "matches or rewrites TCP option 30 (mptcp)";
-		}
-	} else if (strcmp(e.name, "target") == 0) {
-		bool strip = false;
-
-		mnl_attr_parse_nested(e.data, target_cb, &strip);
-		if (strip) {
-			s->hit = true;
-			s->what = "strips TCP options (TCPOPTSTRIP)";
-		}
-	}
+	if (e.name && e.data)
+		scan_expr(data, e.name, e.data);
 	return MNL_CB_OK;
 }
 
@@ -695,30 +805,61 @@ static int rule_attr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+/* What the rule does to a connection that uses MPTCP. */
+static enum nl_opt30 rule_action(const struct nft_rule_scan *s)
+{
+	if (s->strip30)
+		return NL_OPT30_STRIP;
+	if (s->set30)
+		return NL_OPT30_SET;
+	if (s->opt30 && s->present_known && !s->present)
+		return NL_OPT30_MISSING;
+	if (s->opt30 && s->drop)
+		return NL_OPT30_DROP;
+	if (s->opt30 && s->reject)
+		return NL_OPT30_REJECT;
+	if (s->opt30)
+		return NL_OPT30_MATCH;
+	return NL_OPT30_STRIP_OTHER;
+}
+
 static int nft_rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nft_rule_scan *s = data;
 	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	struct rule_ids r = {0};
-	char **slot;
+	struct nl_nft_rule *slot;
+	char key[200];
 
 	mnl_attr_parse(nlh, sizeof(*g), rule_attr_cb, &r);
 	if (!r.exprs || !r.table || !r.chain)
 		return MNL_CB_OK;
-	s->hit = false;
+	/* the rule's place in its chain: a dump gives each chain's rules
+	 * in order, as 'iptables -D CHAIN N' counts them */
+	snprintf(key, sizeof(key), "%d %s %s", g->nfgen_family, r.table,
+		 r.chain);
+	s->pos = strcmp(key, s->last) == 0 ? s->pos + 1 : 1;
+	memcpy(s->last, key, sizeof(key));
+	memset(&s->cur, 0, sizeof(s->cur));
+	s->opt30 = s->present_pending = s->present_known = s->present = false;
+	s->strip30 = s->set30 = s->strip_other = s->drop = s->reject = false;
 	mnl_attr_parse_nested(r.exprs, list_elem_cb, s);
-	if (!s->hit || !(slot = vec_push(&s->v)))
+	if (!s->opt30 && !s->strip30 && !s->strip_other)
 		return MNL_CB_OK;
-	if (asprintf(slot, "%s %s chain %s handle %llu: %s",
-		     nfproto_name(g->nfgen_family), r.table, r.chain,
-		     (unsigned long long)r.handle, s->what) < 0) {
-		s->v.n--;
-		s->v.err = ENOMEM;
-	}
+	if (!(slot = vec_push(&s->v)))
+		return MNL_CB_OK;
+	*slot = s->cur;
+	snprintf(slot->family, sizeof(slot->family), "%s",
+		 nfproto_name(g->nfgen_family));
+	snprintf(slot->table, sizeof(slot->table), "%s", r.table);
+	snprintf(slot->chain, sizeof(slot->chain), "%s", r.chain);
+	slot->handle = r.handle;
+	slot->pos = s->pos;
+	slot->act = rule_action(s);
 	return MNL_CB_OK;
 }
 
-int nl_nft_mptcp_rules(char ***out, size_t *n)
+int nl_nft_mptcp_rules(struct nl_nft_rule **out, size_t *n)
 {
 	struct nft_rule_scan s = {.v = {.size = sizeof(**out)}};
 
@@ -726,5 +867,5 @@ int nl_nft_mptcp_rules(char ***out, size_t *n)
 			  dump(NETLINK_NETFILTER,
 			       (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE,
 			       &nft_all, sizeof(nft_all), nft_rule_cb, &s),
-			  true, out, n);
+			  false, out, n);
 }

@@ -7,6 +7,7 @@
 # Ports 49500-49999, as doctor.bats (never run at the same time).
 
 load common
+load doctor
 bats_require_minimum_version 1.5.0
 
 CLI=$BUILD/cli/mptcpshim
@@ -31,7 +32,7 @@ teardown() {
 
 @test "doctor: the socket options it reports refused are the ones this kernel refuses" {
 	need_mptcp
-	run "$CLI" doctor --json
+	doctor_run "$CLI" doctor --json
 	printf '%s\n' "$output" >"$TMP/d.json"
 	# the same options, set by hand on an MPTCP listener and on an
 	# accepted MPTCP socket: the verdicts must agree one by one
@@ -78,7 +79,7 @@ teardown() {
 	EOF
 	printf '#!/bin/sh\nexec /usr/sbin/nginx -c %s "$@"\n' "$TMP/nginx.conf" >"$TMP/nginx"
 	chmod +x "$TMP/nginx"
-	run "$CLI" doctor --nginx "$TMP/nginx" --json
+	doctor_run "$CLI" doctor --nginx "$TMP/nginx" --json
 	python3 - "$output" "$PORT" <<-'EOF'
 	import json, sys
 	d = json.loads(sys.argv[1])

@@ -7,6 +7,7 @@
 # The single quotes below are meant: the child expands the variables.
 # shellcheck disable=SC2016
 load common
+load doctor
 bats_require_minimum_version 1.5.0
 
 CLI=$BUILD/cli/mptcpshim
@@ -44,8 +45,7 @@ new_ns() {
 # doctor inside namespace $ns (no nginx: --nginx names a missing file
 # would be an error, so a program that is not nginx is not given).
 ns_doctor() {
-	run ip netns exec "$ns" "$CLI" doctor "$@"
-	echo "$output"
+	doctor_run ip netns exec "$ns" "$CLI" doctor "$@"
 }
 
 # Runs every "fix: ..." line of $output that starts with $1 inside $ns;
@@ -54,7 +54,6 @@ paste_fixes() {
 	local line n=0
 	while IFS= read -r line; do
 		line=${line#*fix: }
-		line=${line%%  (*}
 		ip netns exec "$ns" sh -ec "$line" >&2
 		n=$((n + 1))
 	done < <(grep "^ *fix: $1" <<<"$output")
@@ -62,16 +61,19 @@ paste_fixes() {
 }
 
 @test "doctor: --help, and bad arguments give exit 2" {
-	run "$CLI" doctor --help
+	doctor_run "$CLI" doctor --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == "Usage: mptcpshim doctor"* ]]
-	run "$CLI" doctor --frob
+	doctor_run "$CLI" doctor --frob
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"unknown option '--frob'"* ]]
-	run "$CLI" doctor extra
+	[[ "$stderr" == *"unknown option '--frob'"* ]]
+	doctor_run "$CLI" doctor extra
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"unexpected argument 'extra'"* ]]
-	run "$CLI" doctor --program
+	[[ "$stderr" == *"unexpected argument 'extra'"* ]]
+	doctor_run "$CLI" doctor --window 0
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--window: '0' is not a number of seconds from 1 to 3600"* ]]
+	doctor_run "$CLI" doctor --program
 	[ "$status" -eq 2 ]
 }
 
@@ -133,9 +135,8 @@ paste_fixes() {
 	ns_doctor
 	[[ "$output" == *"[ok]    net.mptcp.enabled = 1"* ]]
 	# the file cannot be read: said so, not an uninitialised buffer
-	run ip netns exec "$ns" unshare --mount sh -c \
+	doctor_run ip netns exec "$ns" unshare --mount sh -c \
 		'mount -t tmpfs tmpfs /proc/sys/net/mptcp && exec "$1" doctor' _ "$CLI"
-	echo "$output"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"[error] cannot read net.mptcp.enabled: No such file or directory"* ]]
 }
@@ -215,7 +216,7 @@ paste_fixes() {
 	[ "$(ip netns exec "$ns" nstat -az MPTcpExtMPCapableFallbackSYNACK | awk '/MPTcpExt/ {print $2}')" -ge 1 ]
 }
 
-@test "doctor: endpoints and limits that a reboot loses; --print-unit restores them" {
+@test "doctor: endpoints and limits that a reboot loses; --print-unit restores them, and removes only its own" {
 	need_root
 	need_mptcp
 	new_ns 7
@@ -228,11 +229,17 @@ paste_fixes() {
 	ip -n "$ns" mptcp endpoint add 198.51.100.10 dev d0 id 7 signal subflow backup
 	ns_doctor
 	[[ "$output" == *"[warn]  the MPTCP endpoints and limits set now are lost at the next reboot"* ]]
+	[[ "$output" == *"fix: mptcpshim doctor --print-unit > /etc/systemd/system/mptcp-endpoints.service && systemctl daemon-reload && systemctl enable mptcp-endpoints.service"* ]] ||
+		! systemctl is-system-running >/dev/null 2>&1
 	ns_doctor --print-unit
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" >"$TMP/mptcp-endpoints.service"
 	[[ "$output" == *"[Install]"* ]]
 	grep -q '^ExecStart=.* mptcp limits set subflows 3 add_addr_accepted 1$' "$TMP/mptcp-endpoints.service"
+	# it says where it goes and how to enable it; it flushes nothing
+	[[ "$stderr" == *"write this unit to /etc/systemd/system/mptcp-endpoints.service, then run:"*"systemctl daemon-reload && systemctl enable --now mptcp-endpoints.service"* ]]
+	! grep -q flush "$TMP/mptcp-endpoints.service"
+	[ "$(grep -c '^ExecStop=-.* mptcp endpoint delete id [0-9]*$' "$TMP/mptcp-endpoints.service")" -eq 2 ]
 	# the unit's commands, run in a second namespace with the same
 	# addresses, give the same endpoints and limits
 	before=$(ip -n "$ns" mptcp endpoint show; ip -n "$ns" mptcp limits show)
@@ -241,13 +248,26 @@ paste_fixes() {
 	ip -n "$ns" link set d0 up
 	ip -n "$ns" addr add 192.0.2.10/24 dev d0
 	ip -n "$ns" addr add 198.51.100.10/24 dev d0
-	sed -n 's/^ExecStart=//p' "$TMP/mptcp-endpoints.service" | while IFS= read -r cmd; do
+	ip -n "$ns" addr add 203.0.113.10/24 dev d0
+	sed -n 's/^ExecStart=-\{0,1\}//p' "$TMP/mptcp-endpoints.service" | while IFS= read -r cmd; do
 		ip netns exec "$ns" sh -ec "$cmd"
 	done
 	after=$(ip -n "$ns" mptcp endpoint show; ip -n "$ns" mptcp limits show)
 	echo "before: $before"
 	echo "after: $after"
 	[ "$before" = "$after" ]
+	# an endpoint someone else added (NetworkManager, mptcpd) survives a
+	# start and a stop of the unit; the unit's own are gone after stop
+	ip -n "$ns" mptcp endpoint add 203.0.113.10 dev d0 id 20 subflow
+	sed -n 's/^ExecStart=-\{0,1\}//p' "$TMP/mptcp-endpoints.service" | while IFS= read -r cmd; do
+		ip netns exec "$ns" sh -c "$cmd" || true # '-': an existing one is no failure
+	done
+	[[ "$(ip -n "$ns" mptcp endpoint show)" == *"203.0.113.10 id 20 subflow dev d0"* ]]
+	sed -n 's/^ExecStop=-//p' "$TMP/mptcp-endpoints.service" | while IFS= read -r cmd; do
+		ip netns exec "$ns" sh -ec "$cmd"
+	done
+	[ "$(ip -n "$ns" mptcp endpoint show)" = "203.0.113.10 id 20 subflow dev d0 " ] ||
+		[ "$(ip -n "$ns" mptcp endpoint show)" = "203.0.113.10 id 20 subflow dev d0" ]
 	if command -v systemd-analyze >/dev/null; then
 		cp "$TMP/mptcp-endpoints.service" "$TMP/x.service"
 		run systemd-analyze verify "$TMP/x.service"
@@ -266,7 +286,7 @@ paste_fixes() {
 	printf '\377 Go buildinf:\010\002%*s' 16 '' >"$TMP/bi"
 	printf '\010go1.22.5' >>"$TMP/bi"
 	objcopy --add-section .go.buildinfo="$TMP/bi" /bin/true "$TMP/p/gobin"
-	run "$CLI" doctor --program "$TMP/p/plain" --program "$TMP/p/suid" \
+	doctor_run "$CLI" doctor --program "$TMP/p/plain" --program "$TMP/p/suid" \
 		--program "$TMP/p/gobin" --program /bin/busybox
 	echo "$output"
 	[ "$status" -eq 1 ]
@@ -279,17 +299,17 @@ paste_fixes() {
 		[[ "$output" == *"[warn]  /bin/busybox is statically linked"* ]]
 	fi
 	chmod u-s "$TMP/p/suid"
-	run "$CLI" doctor --program "$TMP/p/suid"
+	doctor_run "$CLI" doctor --program "$TMP/p/suid"
 	[[ "$output" == *"[ok]    $TMP/p/suid: LD_PRELOAD reaches it"* ]]
 	if command -v setcap >/dev/null && [ "$(id -u)" -eq 0 ]; then
 		setcap cap_net_bind_service+ep "$TMP/p/caps"
-		run "$CLI" doctor --program "$TMP/p/caps"
+		doctor_run "$CLI" doctor --program "$TMP/p/caps"
 		echo "$output"
 		[ "$status" -eq 1 ]
 		[[ "$output" == *"[error] $TMP/p/caps has file capabilities"* ]]
 		[[ "$output" == *"fix: setcap -r $TMP/p/caps"* ]]
 		setcap -r "$TMP/p/caps"
-		run "$CLI" doctor --program "$TMP/p/caps"
+		doctor_run "$CLI" doctor --program "$TMP/p/caps"
 		[[ "$output" == *"[ok]    $TMP/p/caps: LD_PRELOAD reaches it"* ]]
 	fi
 }
@@ -332,7 +352,7 @@ paste_fixes() {
 	esac
 	EOF
 	chmod +x "$TMP/ng/nginx"
-	run "$CLI" doctor --nginx "$TMP/ng/nginx"
+	doctor_run "$CLI" doctor --nginx "$TMP/ng/nginx"
 	echo "$output"
 	[[ "$output" == *"[info]  nginx 1.30.4 has native 'listen ... multipath'"* ]]
 	[[ "$output" == *"/etc/nginx/sites/a.conf:6: listen 80 reuseport;  ->  listen 80 reuseport multipath;"* ]]
@@ -344,16 +364,16 @@ paste_fixes() {
 	[[ "$output" != *"5353"*"->"* ]]
 	# an older version: no native parameter, the library is the way
 	sed -i 's|1.30.4|1.22.1|' "$TMP/ng/nginx"
-	run "$CLI" doctor --nginx "$TMP/ng/nginx"
+	doctor_run "$CLI" doctor --nginx "$TMP/ng/nginx"
 	[[ "$output" == *"[ok]    nginx 1.22.1 has no native 'listen ... multipath'"* ]]
 	[[ "$output" != *"  ->  "* ]]
 	# the boundary: the parameter arrived in 1.29.7
 	sed -i 's|1.22.1|1.29.6|' "$TMP/ng/nginx"
-	run "$CLI" doctor --nginx "$TMP/ng/nginx"
+	doctor_run "$CLI" doctor --nginx "$TMP/ng/nginx"
 	[[ "$output" == *"[ok]    nginx 1.29.6 has no native 'listen ... multipath'"* ]]
 	[[ "$output" != *"  ->  "* ]]
 	sed -i 's|1.29.6|1.29.7|' "$TMP/ng/nginx"
-	run "$CLI" doctor --nginx "$TMP/ng/nginx"
+	doctor_run "$CLI" doctor --nginx "$TMP/ng/nginx"
 	[[ "$output" == *"[info]  nginx 1.29.7 has native 'listen ... multipath'"* ]]
 	[ "$(grep -c '  ->  ' <<<"$output")" -eq 4 ]
 }
@@ -370,44 +390,57 @@ paste_fixes() {
 	ip netns exec "$ns" nft add chain inet t c '{ type filter hook input priority 0; }'
 	ip netns exec "$ns" nft add rule inet t c tcp dport 22 accept
 	ns_doctor
-	[[ "$output" == *"[info]  nftables has 1 table; no rule touches TCP option 30."*"MP_JOIN SYNs"* ]]
+	[[ "$output" == *"[info]  nftables has 1 table; no rule drops, rejects or strips TCP option 30."*"MP_JOIN SYNs"* ]]
 	[[ "$output" == *"table inet t"* ]]
 	[ "$(grep -c '^\[warn\].*TCP option 30' <<<"$output")" -eq 0 ]
 	# a rule that drops MPTCP SYNs and one that strips the option
 	ip netns exec "$ns" nft add rule inet t c tcp option mptcp exists drop
 	ip netns exec "$ns" nft add rule inet t c reset tcp option mptcp
 	ns_doctor
-	[[ "$output" == *"[warn]  2 nftables rules touch TCP option 30 (MPTCP)"* ]]
-	[ "$(grep -c 'inet t chain c handle [0-9]*: matches or rewrites TCP option 30' <<<"$output")" -eq 2 ]
-	[[ "$output" == *"check: nft -a list ruleset | grep -n -e 'tcp option mptcp'"* ]]
+	# errors (exit 1), each named, with the command that deletes it
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"[error] nftables rule inet t chain c handle "*" drops packets that carry TCP option 30 (MPTCP)"* ]]
+	[[ "$output" == *"[error] nftables rule inet t chain c handle "*" strips TCP option 30 (MPTCP)"* ]]
+	[ "$(grep -c '^ *fix: nft delete rule inet t c handle [0-9]*$' <<<"$output")" -eq 2 ]
 	# the named handles are the rules that touch it, not the port 22 one
-	for h in $(grep -o 'chain c handle [0-9]*' <<<"$output" | awk '{print $4}'); do
+	for h in $(sed -n 's/^ *fix: nft delete rule inet t c handle //p' <<<"$output"); do
 		ip netns exec "$ns" nft -a list chain inet t c | grep -q "mptcp.*# handle $h\$"
 	done
+	# a rule that only lets option 30 pass is information
+	ip netns exec "$ns" nft add rule inet t c tcp option mptcp exists accept
+	ns_doctor
+	[[ "$output" == *"matches option 30 and lets it pass"* ]]
+	[ "$(paste_fixes "nft delete rule")" -eq 2 ]
+	ns_doctor
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"[error]"* ]]
 	# the L4 balancer reminder is always there, as information
 	[[ "$output" == *"[info]  behind an L4 load balancer (IPVS, a cloud NLB), the balancer must pass TCP option 30"* ]]
-	# legacy iptables: its rules cannot be read; loaded tables get the
-	# reminder (the TCPOPTSTRIP target alone, listed by every kernel
-	# that has it, said nothing and was a warning)
+	# legacy iptables: loaded tables without a rule on option 30 get
+	# the reminder (the TCPOPTSTRIP target alone, listed by every kernel
+	# that has it, says nothing); doctor-paths.bats has the rules
 	[[ "$output" != *"legacy iptables"* ]]
 	if command -v iptables-legacy >/dev/null; then
 		ip netns exec "$ns" iptables-legacy -A INPUT -p tcp --dport 22 -j ACCEPT
 		ns_doctor
-		[[ "$output" == *"[info]  legacy iptables tables are loaded: they must accept SYNs to every announced address and keep TCP option 30"* ]]
-		[[ "$output" == *"check: iptables-legacy-save | grep -n -e TCPOPTSTRIP"* ]]
+		[[ "$output" == *"[info]  legacy iptables tables are loaded; no rule drops, rejects or strips TCP option 30. They must also accept SYNs to every announced address"* ]]
+		[[ "$output" == *"check: iptables-legacy-save"* ]]
 		[[ "$output" != *"ip6tables-legacy-save"* ]]
 	fi
 }
 
 @test "doctor: a missing library and an invalid configuration are errors (exit 1)" {
 	printf 'ports = x\n' >"$TMP/bad.conf"
-	MPTCPSHIM_LIBRARY=$TMP/nolib.so MPTCPSHIM_CONFIG=$TMP/bad.conf run "$CLI" doctor
+	MPTCPSHIM_LIBRARY=$TMP/nolib.so MPTCPSHIM_CONFIG=$TMP/bad.conf doctor_run "$CLI" doctor
 	echo "$output"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"[error] library $TMP/nolib.so: No such file or directory"* ]]
 	[[ "$output" == *"[error] configuration: $TMP/bad.conf:1: invalid entry \"x\""* ]]
 	[[ "$output" == *"fix: mptcpshim check $TMP/bad.conf"* ]]
 	[[ "$output" == *"result: 2 errors"* ]]
+	# no package named that no archive has; where it is looked for
+	[[ "$output" != *"apt-get"* ]]
+	[[ "$output" == *"MPTCPSHIM_LIBRARY names it ($TMP/nolib.so)"* ]]
 }
 
 # nginx 1.30.4 into $NGINX130: as scripts/nginx-build.sh (issue 14) builds
@@ -457,7 +490,7 @@ find_nginx130() {
 	EOF
 	printf '#!/bin/sh\nexec %s -c %s "$@"\n' "$NGINX130" "$TMP/nginx.conf" >"$TMP/nginx"
 	chmod +x "$TMP/nginx"
-	run "$CLI" doctor --nginx "$TMP/nginx"
+	doctor_run "$CLI" doctor --nginx "$TMP/nginx"
 	echo "$output"
 	[[ "$output" == *"nginx 1.30.4 has native 'listen ... multipath'"* ]]
 	[ "$(grep -c '  ->  ' <<<"$output")" -eq 3 ]
