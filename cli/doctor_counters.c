@@ -107,12 +107,9 @@ static void span(char *buf, size_t len)
 		fclose(fp);
 	}
 	if (up > 0)
-		snprintf(buf, len, "since boot, %.1f h ago (not a rate now)",
-			 up / 3600);
+		snprintf(buf, len, "since boot, %.1f h ago", up / 3600);
 	else
-		snprintf(buf, len,
-			 "since this network namespace was created (not a "
-			 "rate now)");
+		snprintf(buf, len, "since this network namespace was created");
 }
 
 void check_counters(void)
@@ -169,13 +166,14 @@ void check_counters(void)
 			dr_detail(f, "%.2f per minute",
 				  60.0 * (double)fb_server / window);
 		else
-			dr_detail(f, "whether it happens now: mptcpshim "
-				     "doctor --window 60 (counts over 60 s)");
+			dr_detail(f, "a total, not a rate: whether it happens "
+				     "now, mptcpshim doctor --window 60 "
+				     "measures (over 60 s)");
 		dr_probe(f, "nstat -az 'MPTcpExt*Fallback*'");
 	} else {
 		dr_add(SEV_OK, "counters",
 		       "MPTcpExt: %llu MPTCP SYNs received, no fallback of an "
-		       "accepted connection (%s)",
+		       "accepted connection, %s",
 		       syn_rx, when);
 	}
 	if (fb_client > 0)

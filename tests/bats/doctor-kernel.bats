@@ -18,10 +18,7 @@ setup() {
 		return 1
 	}
 	probe_setup 49500 49999
-	export MPTCPSHIM_LIBRARY=$SHIM
-	unset MPTCPSHIM_PORTS MPTCPSHIM_LOG MPTCPSHIM_STRICT MPTCPSHIM_CONNECT \
-		MPTCPSHIM_TOLERATE
-	export MPTCPSHIM_CONFIG=/dev/null
+	doctor_env
 }
 
 teardown() {

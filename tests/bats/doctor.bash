@@ -1,6 +1,15 @@
 # What the doctor suites share (doctor.bats, doctor-kernel.bats,
 # doctor-paths.bats). Source with `load doctor` after `load common`.
 
+# The environment doctor runs in: the build's library, no configuration
+# file, none of the library's variables. Call from setup.
+doctor_env() {
+	export MPTCPSHIM_LIBRARY=$SHIM
+	unset MPTCPSHIM_PORTS MPTCPSHIM_LOG MPTCPSHIM_STRICT MPTCPSHIM_CONNECT \
+		MPTCPSHIM_TOLERATE
+	export MPTCPSHIM_CONFIG=/dev/null
+}
+
 # The fix commands in $output: the "fix:" lines of the text output, or the
 # "fix" fields of --json output.
 doctor_fixes() {

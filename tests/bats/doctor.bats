@@ -20,10 +20,7 @@ setup() {
 	}
 	probe_setup 49500 49999
 	NETNS=()
-	export MPTCPSHIM_LIBRARY=$SHIM
-	unset MPTCPSHIM_PORTS MPTCPSHIM_LOG MPTCPSHIM_STRICT MPTCPSHIM_CONNECT \
-		MPTCPSHIM_TOLERATE
-	export MPTCPSHIM_CONFIG=/dev/null
+	doctor_env
 }
 
 teardown() {
