@@ -273,6 +273,31 @@ paste_fixes() {
 	fi
 }
 
+@test "doctor: NetworkManager or mptcpd managing endpoints is said, by doctor and by --print-unit" {
+	need_root
+	need_mptcp
+	new_ns 9
+	ip -n "$ns" link add d0 type veth peer name d1
+	ip -n "$ns" link set d0 up
+	ip -n "$ns" addr add 192.0.2.10/24 dev d0
+	ip -n "$ns" mptcp endpoint add 192.0.2.10 dev d0 signal
+	# a process of that name, in a PID namespace of its own: the host's
+	# own daemons (or their absence) do not count
+	for d in NetworkManager mptcpd; do
+		cp "$(command -v sleep)" "$TMP/$d"
+		doctor_run ip netns exec "$ns" unshare --pid --fork --mount-proc sh -c \
+			'"$1" 20 & sleep 0.3; "$2" doctor; "$2" doctor --print-unit >"$3"; kill $!' \
+			_ "$TMP/$d" "$CLI" "$TMP/unit"
+		[[ "$output" == *"[info]  $d runs here"* ]]
+		[[ "$stderr" == *"$d runs here and manages MPTCP endpoints: the unit adds only the 1 endpoint above and deletes only those ids"* ]]
+		grep -q "^# $d runs here and manages MPTCP endpoints too" "$TMP/unit"
+		! grep -q flush "$TMP/unit"
+	done
+	[[ "$output" == *"mptcpd runs here: it manages MPTCP endpoints"* ]]
+	doctor_run ip netns exec "$ns" unshare --pid --fork --mount-proc "$CLI" doctor
+	[[ "$output" != *"runs here"* ]]
+}
+
 @test "doctor: set-user-ID, file capabilities, Go and static programs are out of LD_PRELOAD's reach" {
 	mkdir "$TMP/p"
 	cp /bin/true "$TMP/p/suid"
