@@ -31,19 +31,19 @@ static void check_family(int family, const char *names_file)
 	int err = 0;
 	struct finding *f;
 
-	if (!diag_read_line(names_file, names, sizeof(names)) || !names[0])
-		return;
-	/* one table name a line: diag_read_line stops at the first */
+	/* the tables the kernel has loaded, one name a line */
 	{
 		FILE *fp = fopen(names_file, "re");
 		size_t l = 0;
 
-		names[0] = '\0';
-		while (fp && l + 40 < sizeof(names) &&
+		if (!fp)
+			return;
+		while (l + 40 < sizeof(names) &&
 		       fgets(names + l, (int)(sizeof(names) - l), fp))
 			l = strlen(names);
-		if (fp)
-			fclose(fp);
+		fclose(fp);
+		if (l == 0)
+			return;
 	}
 	for (name = strtok_r(names, " \n", &sp); name;
 	     name = strtok_r(NULL, " \n", &sp)) {
