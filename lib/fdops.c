@@ -26,7 +26,7 @@
 
 #define MS_EXPORT __attribute__((visibility("default")))
 
-MS_EXPORT int close(int fd)
+static int close_fd(int fd)
 {
 	ms_ensure_init();
 	if (MS_UNLIKELY(ms_peek(fd) != 0)) {
@@ -36,6 +36,17 @@ MS_EXPORT int close(int fd)
 		errno = saved;
 	}
 	return ms_real.close(fd);
+}
+
+MS_EXPORT int close(int fd)
+{
+	return close_fd(fd);
+}
+
+/* glibc's alias of close (one function in libc), as old binaries call it */
+MS_EXPORT int __close(int fd)
+{
+	return close_fd(fd);
 }
 
 static int call_dup(int from, int to, int a1, int a2)
@@ -96,12 +107,22 @@ MS_EXPORT int dup(int fd)
 	return ms_dup_call(fd, -1, call_dup, 0, 0);
 }
 
-MS_EXPORT int dup2(int from, int to)
+static int dup2_fd(int from, int to)
 {
 	ms_ensure_init();
 	if (MS_LIKELY(ms_peek(from) == 0 && ms_peek(to) == 0) || from == to)
 		return real_dup2(from, to);
 	return ms_dup_call(from, to, call_dup2, 0, 0);
+}
+
+MS_EXPORT int dup2(int from, int to)
+{
+	return dup2_fd(from, to);
+}
+
+MS_EXPORT int __dup2(int from, int to)
+{
+	return dup2_fd(from, to);
 }
 
 MS_EXPORT int dup3(int from, int to, int flags)
@@ -136,11 +157,24 @@ MS_EXPORT int fcntl(int fd, int cmd, ...)
 	FCNTL_BODY(ms_real.fcntl);
 }
 
+MS_EXPORT int __fcntl(int fd, int cmd, ...)
+{
+	FCNTL_BODY(ms_real.fcntl);
+}
+
 /* What programs built with _FILE_OFFSET_BITS=64 call (nginx is). */
 MS_EXPORT int fcntl64(int fd, int cmd, ...)
 {
 	FCNTL_BODY(ms_real.fcntl64);
 }
+
+#if MS_TIME64_ABI
+/* ... and with _TIME_BITS=64 on a 32-bit ABI (Debian 13's armhf nginx). */
+MS_EXPORT int __fcntl_time64(int fd, int cmd, ...)
+{
+	FCNTL_BODY(ms_real.fcntl_time64);
+}
+#endif
 
 /* Does this process have one thread (then no fd table is shared)? */
 static bool ms_single_threaded(void)

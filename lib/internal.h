@@ -3,6 +3,13 @@
 #ifndef MPTCPSHIM_INTERNAL_H
 #define MPTCPSHIM_INTERNAL_H
 
+/* The library defines every ABI's name of a call itself (setsockopt and
+ * __setsockopt64, ...): built with _TIME_BITS=64 (dpkg-buildflags on
+ * armhf), glibc's headers would rename the plain ones to the time64 ones.
+ * (fcntl and fcntl64: the files that define them undo
+ * _FILE_OFFSET_BITS=64 too.) First in every file of the library. */
+#undef _TIME_BITS
+
 #include "config.h"
 #include "text.h"
 
@@ -22,6 +29,30 @@
 
 #define MS_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* A 32-bit ABI of glibc (armhf, armel, i386): programs built with
+ * _TIME_BITS=64 (Debian 13's armhf and armel packages) call the 64-bit
+ * time_t entry points, __setsockopt64 and the others below, instead of the
+ * plain names. lib/libmptcpshim.map lists both; tests/abi checks the list
+ * against glibc's headers. */
+#if defined(__TIMESIZE) && __TIMESIZE != 64
+#define MS_TIME64_ABI 1
+#else
+#define MS_TIME64_ABI 0
+#endif
+/* glibc's public aliases of some of the calls (every ABI; no header
+ * declares them, old binaries may call them). */
+int __close(int fd);
+int __connect(int fd, const struct sockaddr *sa, socklen_t len);
+int __dup2(int from, int to);
+int __fcntl(int fd, int cmd, ...);
+#if MS_TIME64_ABI
+int __setsockopt64(int fd, int level, int name, const void *val, socklen_t len);
+int __getsockopt64(int fd, int level, int name, void *val, socklen_t *len);
+ssize_t __sendmsg64(int fd, const struct msghdr *msg, int flags);
+int __sendmmsg64(int fd, struct mmsghdr *vec, unsigned n, int flags);
+int __fcntl_time64(int fd, int cmd, ...);
+#endif
 
 /* ---- real.c: the functions we interpose, as the next object has them ---- */
 struct ms_real {
@@ -54,6 +85,13 @@ struct ms_real {
 			    char *const[]);
 	int (*system)(const char *);
 	FILE *(*popen)(const char *, const char *);
+#if MS_TIME64_ABI
+	int (*setsockopt64)(int, int, int, const void *, socklen_t);
+	int (*getsockopt64)(int, int, int, void *, socklen_t *);
+	ssize_t (*sendmsg64)(int, const struct msghdr *, int);
+	int (*sendmmsg64)(int, struct mmsghdr *, unsigned, int);
+	int (*fcntl_time64)(int, int, ...);
+#endif
 };
 extern struct ms_real ms_real;
 /* Finds every function in ms_real. False if the program's calls cannot

@@ -149,12 +149,13 @@ static void note_sent(int sock, const struct msghdr *msg)
 	}
 }
 
-MS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+/* sendmsg() and sendmmsg() by any of their names (__sendmsg64, ...: the
+ * same structures, without a time_t in them). */
+static ssize_t sendmsg_via(ssize_t (*real)(int, const struct msghdr *, int),
+			   int fd, const struct msghdr *msg, int flags)
 {
-	ssize_t rc;
+	ssize_t rc = real(fd, msg, flags);
 
-	ms_ensure_init();
-	rc = ms_real.sendmsg(fd, msg, flags);
 	if (MS_UNLIKELY(rc >= 0 && msg->msg_controllen != 0) && ms_track_on) {
 		int saved = errno;
 
@@ -164,12 +165,11 @@ MS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return rc;
 }
 
-MS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
+static int sendmmsg_via(int (*real)(int, struct mmsghdr *, unsigned, int),
+			int fd, struct mmsghdr *vec, unsigned n, int flags)
 {
-	int rc;
+	int rc = real(fd, vec, n, flags);
 
-	ms_ensure_init();
-	rc = ms_real.sendmmsg(fd, vec, n, flags);
 	if (rc > 0 && ms_track_on) {
 		int saved = errno;
 
@@ -180,6 +180,32 @@ MS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
 	}
 	return rc;
 }
+
+MS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	ms_ensure_init();
+	return sendmsg_via(ms_real.sendmsg, fd, msg, flags);
+}
+
+MS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
+{
+	ms_ensure_init();
+	return sendmmsg_via(ms_real.sendmmsg, fd, vec, n, flags);
+}
+
+#if MS_TIME64_ABI
+MS_EXPORT ssize_t __sendmsg64(int fd, const struct msghdr *msg, int flags)
+{
+	ms_ensure_init();
+	return sendmsg_via(ms_real.sendmsg64, fd, msg, flags);
+}
+
+MS_EXPORT int __sendmmsg64(int fd, struct mmsghdr *vec, unsigned n, int flags)
+{
+	ms_ensure_init();
+	return sendmmsg_via(ms_real.sendmmsg64, fd, vec, n, flags);
+}
+#endif
 
 MS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {

@@ -76,6 +76,13 @@ static const char *missing;
 
 /* close_range() and closefrom() are glibc 2.34+: optional. */
 #define FIND(name) (ms_real.name = (__typeof__(ms_real.name))find(libc, #name))
+/* Under another name, or else the one that does the same. */
+#define FIND_AS(field, sym, fallback)                                          \
+	do {                                                                   \
+		ms_real.field = (__typeof__(ms_real.field))find(libc, sym);    \
+		if (!ms_real.field)                                            \
+			ms_real.field = ms_real.fallback;                      \
+	} while (0)
 #define NEED(name)                                                             \
 	do {                                                                   \
 		if (!FIND(name) && !missing)                                   \
@@ -113,6 +120,14 @@ bool ms_real_init(char *err, size_t errlen)
 	FIND(closefrom);
 	if (!ms_real.fcntl64)
 		ms_real.fcntl64 = ms_real.fcntl;
+#if MS_TIME64_ABI
+	/* glibc 2.34+; a program can call them only where libc has them */
+	FIND_AS(setsockopt64, "__setsockopt64", setsockopt);
+	FIND_AS(getsockopt64, "__getsockopt64", getsockopt);
+	FIND_AS(sendmsg64, "__sendmsg64", sendmsg);
+	FIND_AS(sendmmsg64, "__sendmmsg64", sendmmsg);
+	FIND_AS(fcntl_time64, "__fcntl_time64", fcntl64);
+#endif
 	/* Do the program's calls reach us? Not if they resolve to libc's
 	 * own definitions (another interposer first, such as a sanitizer
 	 * runtime, still passes them on to us). */

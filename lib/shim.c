@@ -744,7 +744,7 @@ static int connect_bound(int fd, ms_slot v, const struct sockaddr *sa,
 	return rc;
 }
 
-MS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	ms_slot v;
 
@@ -762,6 +762,18 @@ MS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return ms_real.connect(fd, sa, len);
 	}
 	return connect_candidate(fd, sa, len);
+}
+
+MS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	return connect_fd(fd, sa, len);
+}
+
+/* glibc's alias of connect (one function in libc), as old binaries call
+ * it */
+MS_EXPORT int __connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	return connect_fd(fd, sa, len);
 }
 
 /* ---- the other socket functions ---- */
@@ -795,16 +807,19 @@ MS_EXPORT int socket(int domain, int type, int protocol)
 	return fd;
 }
 
+/* setsockopt(), __setsockopt64(): the real function of that name. */
+typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
+
 /* setsockopt() of a candidate: the option is recorded, under the
  * record's lock, together with the real call. */
-static int setsockopt_candidate(int fd, int level, int name, const void *val,
-				socklen_t len)
+static int setsockopt_candidate(setsockopt_fn real, int fd, int level, int name,
+				const void *val, socklen_t len)
 {
 	struct ms_held h;
 	int rc, e;
 
 	if (!ms_enter()) {
-		rc = ms_real.setsockopt(fd, level, name, val, len);
+		rc = real(fd, level, name, val, len);
 		if (rc == 0) {
 			e = errno;
 			ms_taint(fd, MS_REC_HANDLER);
@@ -816,7 +831,7 @@ static int setsockopt_candidate(int fd, int level, int name, const void *val,
 		ms_leave();
 		return -2; /* not a candidate: the plain path */
 	}
-	rc = ms_real.setsockopt(fd, level, name, val, len);
+	rc = real(fd, level, name, val, len);
 	e = errno;
 	/* After success the kernel has read val: reading it is safe. */
 	if (rc == 0 && !h.rec->done)
@@ -827,21 +842,23 @@ static int setsockopt_candidate(int fd, int level, int name, const void *val,
 	return rc;
 }
 
-MS_EXPORT int setsockopt(int fd, int level, int name, const void *val,
-			 socklen_t len)
+/* An option set on a candidate is replayed on the MPTCP socket with
+ * setsockopt(), whichever name set it: the two differ only where the
+ * kernel answers ENOPROTOOPT to SO_RCVTIMEO_NEW and its kind (before
+ * Linux 5.1, which has no MPTCP). */
+static int setsockopt_via(setsockopt_fn real, int fd, int level, int name,
+			  const void *val, socklen_t len)
 {
 	int before = errno, rc;
-	ms_slot v;
+	ms_slot v = ms_peek(fd);
 
-	ms_ensure_init();
-	v = ms_peek(fd);
 	if (MS_UNLIKELY(v != 0) && ms_track_on &&
 	    (ms_slot_is_rec(v) || ms_slot_kind(v) == MS_KIND_CAND)) {
-		rc = setsockopt_candidate(fd, level, name, val, len);
+		rc = setsockopt_candidate(real, fd, level, name, val, len);
 		if (rc != -2)
 			return rc;
 	}
-	rc = ms_real.setsockopt(fd, level, name, val, len);
+	rc = real(fd, level, name, val, len);
 	/* Only a failed call looks at `tolerate`: no cost on success. */
 	if (MS_UNLIKELY(rc != 0 && tolerate_on)) {
 		int err = errno;
@@ -857,17 +874,33 @@ MS_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 	return rc;
 }
 
+MS_EXPORT int setsockopt(int fd, int level, int name, const void *val,
+			 socklen_t len)
+{
+	ms_ensure_init(); /* before ms_real is read */
+	return setsockopt_via(ms_real.setsockopt, fd, level, name, val, len);
+}
+
+#if MS_TIME64_ABI
+MS_EXPORT int __setsockopt64(int fd, int level, int name, const void *val,
+			     socklen_t len)
+{
+	ms_ensure_init();
+	return setsockopt_via(ms_real.setsockopt64, fd, level, name, val, len);
+}
+#endif
+
 /* getsockopt(SO_PROTOCOL) of a socket the library converted answers what
  * the program asked for, IPPROTO_TCP: the program sees its own socket
  * (nginx 1.29.7+ compares it with its configuration on a binary upgrade
  * and would otherwise open a second socket). The kernel's view (ss -M,
  * sock_diag) shows MPTCP. */
-MS_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+static int getsockopt_via(int (*real)(int, int, int, void *, socklen_t *),
+			  int fd, int level, int name, void *val,
+			  socklen_t *len)
 {
-	int rc;
+	int rc = real(fd, level, name, val, len);
 
-	ms_ensure_init();
-	rc = ms_real.getsockopt(fd, level, name, val, len);
 	if (MS_UNLIKELY(level == SOL_SOCKET && name == SO_PROTOCOL) &&
 	    rc == 0) {
 		ms_slot v = ms_peek(fd);
@@ -883,6 +916,21 @@ MS_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	}
 	return rc;
 }
+
+MS_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	ms_ensure_init();
+	return getsockopt_via(ms_real.getsockopt, fd, level, name, val, len);
+}
+
+#if MS_TIME64_ABI
+MS_EXPORT int __getsockopt64(int fd, int level, int name, void *val,
+			     socklen_t *len)
+{
+	ms_ensure_init();
+	return getsockopt_via(ms_real.getsockopt64, fd, level, name, val, len);
+}
+#endif
 
 MS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {

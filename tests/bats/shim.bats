@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The library seen as a process sees it: configuration, messages, strict
-# mode, real fallback, fork+execve, exported symbols. Ports 44000-44999.
+# mode, real fallback, fork+execve. Ports 44000-44999. (The exported
+# symbols: the meson test `exports`, tests/abi/exports.sh.)
 # Every check of a socket reads SO_PROTOCOL (shimprobe prints it) or the
 # client's TCP_IS_MPTCP; log lines are checked in addition, never instead.
 
@@ -12,12 +13,6 @@ setup() {
 
 teardown() {
 	probe_teardown
-}
-
-@test "only the interposed functions are exported" {
-	run bash -c "nm -D --defined-only '$SHIM' | awk '{print \$3}' | sort | tr '\n' ' '"
-	[ "$status" -eq 0 ]
-	[ "$output" = "bind close close_range closefrom connect dup dup2 dup3 epoll_ctl execl execle execlp execv execve execvp execvpe fcntl fcntl64 fexecve getsockopt popen posix_spawn posix_spawnp sendmmsg sendmsg setsockopt socket system " ]
 }
 
 @test "the library has a soname and an unversioned name for LD_PRELOAD" {
