@@ -155,12 +155,25 @@ static bool grow(void)
 	return true;
 }
 
+/* The CPU's spin-wait hint, where it has one. */
+static inline void ms_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) ||                                                  \
+	(defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 void ms_spin(unsigned *n)
 {
 	if (++*n > 64)
 		sched_yield();
 	else
-		__builtin_ia32_pause();
+		ms_cpu_relax();
 }
 
 static void rec_lock(struct ms_rec *r)
