@@ -89,8 +89,8 @@ while read -r sym; do
 		echo "libc: $sym is not exported"
 		fail=1
 	fi
-done < <(nm -D --defined-only "$libc" | awk -v re="^_*($(tr '\n' '|' <<<"$plain" | sed 's/|$//'))(64|_time64)?@" \
-	'NF >= 3 && $2 ~ /^[TWi]$/ && $3 ~ re { print $3 }' | sort -u)
+done <<<"$(nm -D --defined-only "$libc" | awk -v re="^_*($(tr '\n' '|' <<<"$plain" | sed 's/|$//'))(64|_time64)?@" \
+	'NF >= 3 && $2 ~ /^[TWi]$/ && $3 ~ re { print $3 }' | sort -u)"
 
 [ "$fail" -eq 0 ] && echo "exports.sh: $(wc -w <<<"$exports") exports, every name glibc has for them"
 exit "$fail"
