@@ -61,6 +61,8 @@ static int real_dup2(int from, int to)
 {
 	int rc, e;
 
+	if (!ms_track_on) /* no conversion ever: nothing to wait for */
+		return ms_real.dup2(from, to);
 	ms_numbered_begin();
 	rc = ms_real.dup2(from, to);
 	e = errno;
@@ -73,6 +75,8 @@ static int real_dup3(int from, int to, int flags)
 {
 	int rc, e;
 
+	if (!ms_track_on) /* no conversion ever: nothing to wait for */
+		return ms_real.dup3(from, to, flags);
 	ms_numbered_begin();
 	rc = ms_real.dup3(from, to, flags);
 	e = errno;
