@@ -38,31 +38,84 @@
 static char *saved[NNAMES];
 static char self_path[4096];
 
+/* fd, when it is the socket of inode ino and MPTCP, is one this
+ * program's library converted before the exec: it answers SO_PROTOCOL as
+ * for its own. */
+static void mark_if(int fd, unsigned long ino)
+{
+	struct stat st;
+	int proto = 0;
+	socklen_t len = sizeof(proto);
+
+	if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == ino &&
+	    ms_real.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) ==
+		    0 &&
+	    proto == IPPROTO_MPTCP)
+		ms_slot_store(fd, MS_KIND_CONV);
+}
+
+/* Each entry of the list, "fd:ino" or "*:ino"; false at the end or at an
+ * entry this library cannot read. fd is -1 for "*". */
+static bool next_entry(const char **p, long *fd, unsigned long *ino)
+{
+	char *end;
+
+	if (!**p)
+		return false;
+	if (**p == '*') {
+		*fd = -1;
+		end = (char *)*p + 1;
+	} else {
+		*fd = strtol(*p, &end, 10);
+		if (end == *p || *fd < 0 || *fd > INT32_MAX)
+			return false;
+	}
+	if (*end != ':')
+		return false;
+	*ino = strtoul(end + 1, &end, 10);
+	if (*end != ',' && *end)
+		return false;
+	*p = *end ? end + 1 : end;
+	return true;
+}
+
+/* fd is the socket of a "*:ino" entry? */
+static void mark_moved(int fd, void *arg)
+{
+	const char *p = arg;
+	unsigned long ino;
+	struct stat st;
+	long n;
+
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return;
+	while (next_entry(&p, &n, &ino))
+		if (n < 0 && ino == st.st_ino) {
+			mark_if(fd, ino);
+			return;
+		}
+}
+
+/* "fd:ino": the converted socket at fd before the exec. "*:ino" (after
+ * them, where a library that does not know the form stops): a converted
+ * socket that posix_spawn() file actions may have given the program at
+ * any number (adddup2 of a close-on-exec listener): every open fd is
+ * looked at. */
 static void mark_inherited(const char *list)
 {
 	const char *p = list;
+	bool anywhere = false;
+	unsigned long ino;
+	long fd;
 
-	while (*p) {
-		char *end;
-		long fd = strtol(p, &end, 10);
-		unsigned long ino;
-		struct stat st;
-		int proto = 0;
-		socklen_t len = sizeof(proto);
-
-		if (end == p || *end != ':')
-			return;
-		ino = strtoul(end + 1, &end, 10);
-		if (fd >= 0 && fd <= INT32_MAX && fstat((int)fd, &st) == 0 &&
-		    S_ISSOCK(st.st_mode) && st.st_ino == ino &&
-		    ms_real.getsockopt((int)fd, SOL_SOCKET, SO_PROTOCOL, &proto,
-				       &len) == 0 &&
-		    proto == IPPROTO_MPTCP)
-			ms_slot_store((int)fd, MS_KIND_CONV);
-		if (*end != ',')
-			return;
-		p = end + 1;
+	while (next_entry(&p, &fd, &ino)) {
+		if (fd >= 0)
+			mark_if((int)fd, ino);
+		else
+			anywhere = true;
 	}
+	if (anywhere)
+		ms_each_open_fd(mark_moved, (void *)list);
 }
 
 void ms_exec_init(void)
@@ -120,9 +173,12 @@ static bool same_program(const char *path, int fd)
 }
 
 struct survivors {
-	char *buf; /* "fd:ino,fd:ino" */
+	char *buf; /* "fd:ino,fd:ino", then "*:ino,*:ino" */
 	size_t len, cap;
 	unsigned n;
+	bool anywhere; /* posix_spawn() file actions: at any number */
+	bool star;     /* this walk: the "*:ino" entries */
+	unsigned nstar;
 };
 
 static void add_survivor(int fd, ms_slot v, void *p)
@@ -134,7 +190,7 @@ static void add_survivor(int fd, ms_slot v, void *p)
 	if (ms_slot_is_rec(v) || ms_slot_kind(v) != MS_KIND_CONV)
 		return;
 	fl = ms_real.fcntl(fd, F_GETFD);
-	if (fl < 0 || (fl & FD_CLOEXEC) || fstat(fd, &st) != 0)
+	if (fl < 0 || (!s->star && (fl & FD_CLOEXEC)) || fstat(fd, &st) != 0)
 		return;
 	if (s->buf && s->len + 48 < s->cap) {
 		/* "%s%d:%lu" without stdio: execve() is async-signal-safe */
@@ -142,12 +198,30 @@ static void add_survivor(int fd, ms_slot v, void *p)
 
 		if (s->n)
 			*w++ = ',';
-		w = ms_fmt_uint(w, (unsigned)fd);
+		if (s->star)
+			*w++ = '*';
+		else
+			w = ms_fmt_uint(w, (unsigned)fd);
 		*w++ = ':';
 		w = ms_fmt_uint(w, st.st_ino);
 		s->len = (size_t)(w - s->buf);
 	}
 	s->n++;
+	s->nstar += s->star;
+}
+
+/* The converted sockets the new program keeps at their numbers (without
+ * FD_CLOEXEC); with file actions, which may duplicate any of them to any
+ * number (adddup2 makes an inheritable copy of a close-on-exec fd), all
+ * of them by inode alone too. */
+static void survivors(struct survivors *s)
+{
+	s->star = false;
+	ms_table_walk(add_survivor, s);
+	if (!s->anywhere)
+		return;
+	s->star = true;
+	ms_table_walk(add_survivor, s);
 }
 
 static const char *env_value(char *const envp[], const char *name)
@@ -190,8 +264,8 @@ static char *put(char **area, const char *name, const char *v1, const char *v2)
 	return s;
 }
 
-static void say_passing(const char *verb, const char *path, unsigned n,
-			const char *added)
+static void say_passing(const char *verb, const char *path,
+			const struct survivors *s, const char *added)
 {
 	struct ms_msg m;
 
@@ -202,8 +276,11 @@ static void say_passing(const char *verb, const char *path, unsigned n,
 	ms_msg_str(&m, "(");
 	ms_msg_str(&m, path);
 	ms_msg_str(&m, "): ");
-	ms_msg_uint(&m, n);
-	ms_msg_str(&m, " converted socket(s) stay open in the new program");
+	ms_msg_uint(&m, s->anywhere ? s->nstar : s->n);
+	ms_msg_str(&m, s->anywhere ? " converted socket(s) may be open in the "
+				     "new program (file actions)"
+				   : " converted socket(s) stay open in the "
+				     "new program");
 	if (*added) {
 		ms_msg_str(&m, "; passing on what its environment lacks: ");
 		ms_msg_str(&m, added);
@@ -263,14 +340,15 @@ static int release(int rc, struct envbuf *b)
  * plus what it lacks. envp itself when nothing survives the exec, or when
  * the program's pointers cannot be read (the kernel then says EFAULT). */
 static char *const *exec_env(const char *verb, const char *path, int fd,
-			     char *const envp[], struct envbuf *b)
+			     bool anywhere, char *const envp[],
+			     struct envbuf *b)
 {
-	struct survivors s = {0};
+	struct survivors s = {.anywhere = anywhere};
 	size_t nenv = 0, strsz, total;
 	const char *preload;
 	char added[256] = "", **env, *area;
 
-	ms_table_walk(add_survivor, &s);
+	survivors(&s);
 	if (s.n == 0 || !self_path[0] || !ms_user_strings(envp, 1 << 20) ||
 	    (path && !ms_user_string(path, 1 << 16)) || !same_program(path, fd))
 		return envp;
@@ -293,7 +371,8 @@ static char *const *exec_env(const char *verb, const char *path, int fd,
 	s.buf = area;
 	s.len = 0;
 	s.n = 0;
-	ms_table_walk(add_survivor, &s);
+	s.nstar = 0;
+	survivors(&s);
 	area += s.len + 1;
 
 	nenv = 0;
@@ -322,7 +401,7 @@ static char *const *exec_env(const char *verb, const char *path, int fd,
 	}
 	env[nenv++] = put(&area, INHERITED, s.buf, NULL);
 	env[nenv] = NULL;
-	say_passing(verb, path ? path : "an fd", s.n, added);
+	say_passing(verb, path ? path : "an fd", &s, added);
 	return env;
 }
 
@@ -343,7 +422,7 @@ int ms_exec(enum ms_exec how, const char *path, int fd, char *const argv[],
 		b.stack_size = sizeof(stack);
 	}
 	env = exec_env(verb[how], how == MS_FEXECVE ? NULL : path,
-		       how == MS_FEXECVE ? fd : -1, envp, &b);
+		       how == MS_FEXECVE ? fd : -1, false, envp, &b);
 	return release(how == MS_EXECVE	   ? ms_real.execve(path, argv, env)
 		       : how == MS_EXECVPE ? ms_real.execvpe(path, argv, env)
 					   : ms_real.fexecve(fd, argv, env),
@@ -351,15 +430,19 @@ int ms_exec(enum ms_exec how, const char *path, int fd, char *const argv[],
 }
 
 /* posix_spawn(): the new program gets the converted listeners that are
- * not close-on-exec, like an exec; the parent goes on. */
+ * not close-on-exec, like an exec, and those its file actions duplicate;
+ * the parent goes on, its errno untouched by what the library asked. */
 int ms_spawn(bool search, pid_t *pid, const char *path,
 	     const posix_spawn_file_actions_t *fa,
 	     const posix_spawnattr_t *attr, char *const argv[],
 	     char *const envp[])
 {
 	struct envbuf b = {0};
+	int e = errno;
 	char *const *env = exec_env(search ? "posix_spawnp" : "posix_spawn",
-				    path, -1, envp, &b);
+				    path, -1, fa != NULL, envp, &b);
+
+	errno = e;
 
 	return release(
 		search ? ms_real.posix_spawnp(pid, path, fa, attr, argv, env)

@@ -309,6 +309,9 @@ void ms_track_setsockopt(struct ms_rec *rec, int level, int name,
 void ms_track_epoll(struct ms_rec *rec, int epfd, int fd, int op,
 		    const struct epoll_event *ev);
 
+/* Calls fn(fd, arg) for every fd the process has open (/proc/self/fd;
+ * without it, each number below the fd limit, at most 65536). */
+void ms_each_open_fd(void (*fn)(int fd, void *arg), void *arg);
 /* Calls fn(fd, slot, arg) for every fd whose slot is not 0 (no locks);
  * errno is left as it was. */
 void ms_table_walk(void (*fn)(int fd, ms_slot v, void *arg), void *arg);

@@ -37,9 +37,6 @@ static const struct known pending[] = {
 	{"21.12", OFF_LOW_CLOSEFROM, 0, "closefrom(-1) forgets nothing"},
 	{"21.14", OFF_PTR, PTR_NULL,
 	 "setsockopt(IPV6_V6ONLY, NULL, 4) leaves the listener TCP"},
-	{"F3", OFF_SPAWN_DUP2, 0,
-	 "posix_spawn() of itself with a dup2 action: the child answers "
-	 "SO_PROTOCOL 262"},
 };
 static const int n_pending = sizeof(pending) / sizeof(pending[0]);
 

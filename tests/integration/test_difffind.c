@@ -190,10 +190,36 @@ static void system_case(void)
 	check_errno("system", rc, e);
 }
 
+/* posix_spawnp() with a converted listener open: the library asks
+ * whether the new program is this one (stat() of "true", not found here)
+ * and must not leave that answer in errno. "true" is found at once in
+ * the first directory of PATH, so glibc leaves errno alone too. */
+static void spawnp_case(void)
+{
+	char arg0[] = "true", *argv[] = {arg0, NULL};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), rc, e, st;
+	pid_t pid;
+
+	if (access("/usr/bin/true", X_OK) != 0) {
+		printf("# no /usr/bin/true: posix_spawnp case left out\n");
+		return;
+	}
+	setenv("PATH", "/usr/bin", 1);
+	if (fd < 0 || bind_free(fd, AF_INET, LISTED_LO) < 0 ||
+	    listen(fd, 4) != 0)
+		_exit(2);
+	errno = EDOM;
+	rc = posix_spawnp(&pid, "true", NULL, NULL, argv, environ);
+	e = errno;
+	check_errno("posix_spawnp", rc, e);
+	waitpid(pid, &st, 0);
+}
+
 static void test_spawn_keeps_errno(void **state)
 {
 	(void)state;
 	in_child(spawn_case);
+	in_child(spawnp_case);
 }
 
 static void test_system_keeps_errno(void **state)
@@ -202,13 +228,97 @@ static void test_system_keeps_errno(void **state)
 	in_child(system_case);
 }
 
-int main(void)
+/* ---- F3: posix_spawn() of itself, file actions moving a listener ---- */
+
+/* The spawned copy: "probe FD KPROTO": fd FD answers SO_PROTOCOL
+ * IPPROTO_TCP to the program, and KPROTO from the kernel. */
+static int probe(int fd, int want_k)
+{
+	int p = -1;
+	socklen_t l = sizeof(p);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &p, &l) != 0 ||
+	    p != IPPROTO_TCP || kproto(fd) != want_k) {
+		fprintf(stderr, "probe: fd %d: SO_PROTOCOL %d, kernel %d\n", fd,
+			p, kproto(fd));
+		return 1;
+	}
+	return 0;
+}
+
+/* The environment without the library's variables (the sanitizers'
+ * stay). */
+static char **without_lib(char **keep, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; environ[i] && k + 1 < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
+		    strncmp(environ[i], "MPTCPSHIM_", 10) != 0)
+			keep[k++] = environ[i];
+	keep[k] = NULL;
+	return keep;
+}
+
+/* A listed listener at lfd (close-on-exec or not) goes to the copy at
+ * number to, by posix_spawn() file actions: adddup2, then addclose of
+ * lfd when close_it; with the program's environment or one without the
+ * library (then the library adds itself and its settings). */
+static void spawn_moved(bool cloexec, bool close_it, bool bare_env)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | (cloexec ? SOCK_CLOEXEC : 0),
+			IPPROTO_TCP);
+	int want = with_lib() ? IPPROTO_MPTCP : IPPROTO_TCP, to = 100, st;
+	char arg0[] = "/proc/self/exe", arg1[] = "probe", arg2[16], arg3[16];
+	char *argv[] = {arg0, arg1, arg2, arg3, NULL}, *bare[256];
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	assert_true(fd >= 0);
+	assert_true(bind_free(fd, AF_INET6, LISTED_LO) > 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(kproto(fd), want);
+	snprintf(arg2, sizeof(arg2), "%d", to);
+	snprintf(arg3, sizeof(arg3), "%d", want);
+	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, fd, to), 0);
+	if (close_it)
+		assert_int_equal(posix_spawn_file_actions_addclose(&fa, fd), 0);
+	errno = EDOM;
+	assert_int_equal(
+		posix_spawn(&pid, arg0, &fa, NULL, argv,
+			    bare_env ? without_lib(bare, 256) : environ),
+		0);
+	assert_int_equal(errno, EDOM);
+	posix_spawn_file_actions_destroy(&fa);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	printf("# cloexec %d, closed %d, env without the library %d: probe "
+	       "exit %d\n",
+	       cloexec, close_it, bare_env,
+	       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(fd);
+}
+
+static void test_spawn_dup2_listener(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 8; i++)
+		spawn_moved(i & 1, i & 2, i & 4);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v6only_after_bind),
 		cmocka_unit_test(test_spawn_keeps_errno),
 		cmocka_unit_test(test_system_keeps_errno),
+		cmocka_unit_test(test_spawn_dup2_listener),
 	};
+
+	if (argc == 4 && strcmp(argv[1], "probe") == 0)
+		return probe(atoi(argv[2]), atoi(argv[3]));
 
 	srand((unsigned)getpid());
 	return cmocka_run_group_tests(tests, NULL, NULL);
