@@ -185,6 +185,7 @@ enum once_kind {
 	ONCE_CONNECT_INFO, /* the first outbound conversion */
 	ONCE_ELSEWHERE,	   /* the port is listed, but for another address */
 	ONCE_NATIVE,	   /* the program made the socket MPTCP itself */
+	ONCE_CLIENT,	   /* a socket converted at bind() connect()s */
 };
 
 /* A key: kind, family, port, address. Slots are claimed with a
@@ -744,6 +745,30 @@ static int connect_bound(int fd, ms_slot v, const struct sockaddr *sa,
 	return rc;
 }
 
+/* connect() of a converted socket. One converted at bind() - a client
+ * that bound a listed port first: nothing told it from a listener there -
+ * is an MPTCP client now, which the kernel's MPTCP socket makes differ
+ * from TCP in small ways: said once per local address. One converted at
+ * connect() (a non-blocking one's repeated connect()) says nothing. */
+static int connect_converted(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct sockaddr_storage dst, local;
+	socklen_t llen = sizeof(local);
+	int rc = ms_real.connect(fd, sa, len), e = errno;
+
+	if (ms_log_on(MS_LOG_WARN) &&
+	    !(connect_on && copy_addr(sa, len, &dst) &&
+	      ms_connect_match(&cfg.connect, (void *)&dst, sizeof(dst))) &&
+	    getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+		report_once(MS_LOG_WARN, ONCE_CLIENT, (void *)&local, llen, "",
+			    ": a socket converted to MPTCP at bind() (a listed "
+			    "port) connect()s: an MPTCP client, not a "
+			    "listener; list only listeners' ports",
+			    NULL);
+	errno = e;
+	return rc;
+}
+
 static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	ms_slot v;
@@ -753,6 +778,9 @@ static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
 	if (MS_UNLIKELY(ms_slot_kind(v) == MS_KIND_BOUND) &&
 	    !ms_slot_is_rec(v) && ms_track_on)
 		return connect_bound(fd, v, sa, len);
+	if (MS_UNLIKELY(ms_slot_kind(v) == MS_KIND_CONV) &&
+	    !ms_slot_is_rec(v) && ms_track_on)
+		return connect_converted(fd, sa, len);
 	if (MS_LIKELY(v == 0) || !ms_track_on ||
 	    (!ms_slot_is_rec(v) && ms_slot_kind(v) != MS_KIND_CAND &&
 	     ms_slot_kind(v) != MS_KIND_NOMEM))

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 extern char **environ;
@@ -308,6 +309,64 @@ static void test_spawn_dup2_listener(void **state)
 		spawn_moved(i & 1, i & 2, i & 4);
 }
 
+/* ---- F4: a client that binds a listed port ---- */
+
+/* The run of this program as "bound-client": binds a listed port,
+ * connects to a listener on an unlisted one and is served. */
+static int bound_client(void)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0),
+	    c = socket(AF_INET, SOCK_STREAM, 0);
+	int port = bind_free(l, AF_INET, UNLISTED_LO), a;
+	struct sockaddr_storage ss;
+
+	if (port < 0 || listen(l, 4) != 0 ||
+	    bind_free(c, AF_INET, LISTED_LO) < 0 ||
+	    kproto(c) != (with_lib() ? IPPROTO_MPTCP : IPPROTO_TCP))
+		return 10;
+	if (connect(c, (struct sockaddr *)&ss, loop_addr(AF_INET, port, &ss)) !=
+	    0)
+		return 11;
+	a = accept(l, NULL, NULL);
+	return a >= 0 && write(c, "x", 1) == 1 ? 0 : 12;
+}
+
+/* It is an MPTCP client with the library (converted at bind(): nothing
+ * told it from a listener): one warning says so. */
+static void test_bound_client_is_named(void **state)
+{
+	int mfd = memfd_create("stderr", MFD_CLOEXEC), st, lines = 0;
+	char out[4096] = "", *p = out;
+	pid_t pid;
+	ssize_t n;
+
+	(void)state;
+	assert_true(mfd >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char name[] = "test_difffind", mode[] = "bound-client";
+		char *argv[] = {name, mode, NULL};
+
+		dup2(mfd, 2);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	n = pread(mfd, out, sizeof(out) - 1, 0);
+	close(mfd);
+	assert_true(n >= 0);
+	out[n] = '\0';
+	printf("# stderr: %s\n", out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	while ((p = strstr(p, "connect()s: an MPTCP client, not a listener"))) {
+		lines++;
+		p++;
+	}
+	assert_int_equal(lines, with_lib() ? 1 : 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,8 +374,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_spawn_keeps_errno),
 		cmocka_unit_test(test_system_keeps_errno),
 		cmocka_unit_test(test_spawn_dup2_listener),
+		cmocka_unit_test(test_bound_client_is_named),
 	};
 
+	if (argc == 2 && strcmp(argv[1], "bound-client") == 0)
+		return bound_client();
 	if (argc == 4 && strcmp(argv[1], "probe") == 0)
 		return probe(atoi(argv[2]), atoi(argv[3]));
 
