@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -874,6 +875,20 @@ static int setsockopt_candidate(setsockopt_fn real, int fd, int level, int name,
  * setsockopt(), whichever name set it: the two differ only where the
  * kernel answers ENOPROTOOPT to SO_RCVTIMEO_NEW and its kind (before
  * Linux 5.1, which has no MPTCP). */
+/* TCP_DEFER_ACCEPT on a converted socket: the MPTCP socket ignores
+ * every error of it (net/mptcp/sockopt.c: "See tcp.c: TCP_DEFER_ACCEPT
+ * does not fail"), TCP's has two, EINVAL for a value shorter than an int,
+ * then EFAULT for one it cannot read: the program gets them. 0 when the
+ * kernel may be asked. */
+static int defer_accept_error(const void *val, socklen_t len)
+{
+	if (len < sizeof(int))
+		return EINVAL;
+	if (ms_user_readable_prefix(val, sizeof(int)) != sizeof(int))
+		return EFAULT;
+	return 0;
+}
+
 static int setsockopt_via(setsockopt_fn real, int fd, int level, int name,
 			  const void *val, socklen_t len)
 {
@@ -885,6 +900,13 @@ static int setsockopt_via(setsockopt_fn real, int fd, int level, int name,
 		rc = setsockopt_candidate(real, fd, level, name, val, len);
 		if (rc != -2)
 			return rc;
+	}
+	if (MS_UNLIKELY(v != 0) && level == IPPROTO_TCP &&
+	    name == TCP_DEFER_ACCEPT && !ms_slot_is_rec(v) &&
+	    ms_slot_kind(v) == MS_KIND_CONV &&
+	    (rc = defer_accept_error(val, len)) != 0) {
+		errno = rc;
+		return -1;
 	}
 	rc = real(fd, level, name, val, len);
 	/* Only a failed call looks at `tolerate`: no cost on success. */

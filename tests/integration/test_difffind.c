@@ -309,6 +309,44 @@ static void test_spawn_dup2_listener(void **state)
 		spawn_moved(i & 1, i & 2, i & 4);
 }
 
+/* ---- F5, F7: TCP_DEFER_ACCEPT's errors on a converted listener ---- */
+
+static void test_defer_accept_errors(void **state)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *page = mmap(NULL, (size_t)pg, PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), v = 5;
+
+	(void)state;
+	assert_true(page != MAP_FAILED);
+	assert_true(fd >= 0);
+	assert_true(bind_free(fd, AF_INET, LISTED_LO) > 0);
+	assert_int_equal(kproto(fd), with_lib() ? IPPROTO_MPTCP : IPPROTO_TCP);
+	assert_int_equal(listen(fd, 4), 0);
+	errno = EDOM;
+	assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, 1),
+			 -1);
+	assert_int_equal(errno, EINVAL);
+	errno = EDOM;
+	assert_int_equal(
+		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, page, sizeof(v)),
+		-1);
+	assert_int_equal(errno, EFAULT);
+	errno = EDOM;
+	assert_int_equal(
+		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, NULL, sizeof(v)),
+		-1);
+	assert_int_equal(errno, EFAULT);
+	errno = EDOM;
+	assert_int_equal(
+		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v)),
+		0);
+	assert_int_equal(errno, EDOM);
+	close(fd);
+	munmap(page, (size_t)pg);
+}
+
 /* ---- F4: a client that binds a listed port ---- */
 
 /* The run of this program as "bound-client": binds a listed port,
@@ -375,6 +413,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_system_keeps_errno),
 		cmocka_unit_test(test_spawn_dup2_listener),
 		cmocka_unit_test(test_bound_client_is_named),
+		cmocka_unit_test(test_defer_accept_errors),
 	};
 
 	if (argc == 2 && strcmp(argv[1], "bound-client") == 0)
