@@ -226,8 +226,11 @@ paste_fixes() {
 	ip -n "$ns" mptcp endpoint add 198.51.100.10 dev d0 id 7 signal subflow backup
 	ns_doctor
 	[[ "$output" == *"[warn]  the MPTCP endpoints and limits set now are lost at the next reboot"* ]]
-	[[ "$output" == *"fix: mptcpshim doctor --print-unit > /etc/systemd/system/mptcp-endpoints.service && systemctl daemon-reload && systemctl enable mptcp-endpoints.service"* ]] ||
-		! systemctl is-system-running >/dev/null 2>&1
+	# under systemd (sd_booted: /run/systemd/system, here in a mount
+	# namespace of its own), the one command that installs it
+	doctor_run ip netns exec "$ns" unshare --mount sh -c \
+		'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && exec "$1" doctor' _ "$CLI"
+	[[ "$output" == *"fix: mptcpshim doctor --print-unit > /etc/systemd/system/mptcp-endpoints.service && systemctl daemon-reload && systemctl enable mptcp-endpoints.service"* ]]
 	ns_doctor --print-unit
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" >"$TMP/mptcp-endpoints.service"
