@@ -379,6 +379,20 @@ void call_op(int i, const struct op *o)
 	case OP_ALTEXEC:
 		call_altexec(i, o);
 		return;
+	case OP_EPOLL_WAIT: {
+		struct epoll_event evs[8];
+		char line[200];
+		size_t at = 0;
+
+		r = epoll_wait(o->a, evs, 8, 0);
+		line[0] = 0;
+		for (int k = 0; k < r && at < sizeof(line); k++)
+			at += (size_t)snprintf(line + at, sizeof(line) - at,
+					       " fd %d events %#x",
+					       evs[k].data.fd, evs[k].events);
+		out("%d epoll_wait = %d %s%s", i, r, errno_name(errno), line);
+		return;
+	}
 	}
 	out("%d %s = %d %s", i, name, r, errno_name(errno));
 }

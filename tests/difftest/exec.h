@@ -25,6 +25,8 @@ void state_connected(int fd);
 /* A close_range(CLOSE_RANGE_UNSHARE) went through: the library does not
  * follow the thread's new table (man page, LIMITS). */
 void state_unshared(void);
+/* Notes which file fd 2 is, before the first call. */
+void state_start(void);
 /* The final state of every descriptor, and the client connections. */
 void state_report(void);
 /* `difftest --probe [system]`: what an executed child finds open (with

@@ -71,6 +71,7 @@ int executor_main(const char *seq_path)
 		if (pthread_create(&th, NULL, worker, (void *)t) != 0 ||
 		    pthread_detach(th) != 0)
 			return 2;
+	state_start();
 	for (int i = 0; i < s.n; i++) {
 		if (s.ops[i].thread == 0)
 			call_op(i, &s.ops[i]);

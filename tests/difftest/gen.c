@@ -40,6 +40,7 @@ static bool chance(unsigned percent)
 struct model {
 	int fam[NFD]; /* 0 closed; AF_*; EPOLL */
 	int stream[NFD];
+	bool bound[NFD];
 	int connects;
 };
 
@@ -56,6 +57,7 @@ static void set_fd(struct model *m, int fd, int fam, int stream)
 	if (fd >= 0 && fd < NFD) {
 		m->fam[fd] = fam;
 		m->stream[fd] = stream;
+		m->bound[fd] = false;
 	}
 }
 
@@ -115,7 +117,7 @@ static int pick_kind(void)
 		[OP_FORK] = 2,	       [OP_RAWFORK] = 1,
 		[OP_VFORK] = 2,	       [OP_SPAWN] = 1,
 		[OP_SYSTEM] = 1,       [OP_SIGNAL] = 3,
-		[OP_ALTEXEC] = 1,
+		[OP_ALTEXEC] = 1,      [OP_EPOLL_WAIT] = 3,
 	};
 	unsigned total = 0, r;
 
@@ -199,8 +201,16 @@ static void gen_op(struct op *o, struct model *m)
 			break;
 		}
 		o->a = pick_sock_fd(m);
+		if (o->kind == OP_CONNECT && gen_off.bound_connect &&
+		    o->a >= 0 && o->a < NFD && m->bound[o->a]) {
+			o->kind = OP_LISTEN; /* not a bound socket's connect */
+			o->b = backlogs[rnd(4)];
+			break;
+		}
 		o->b = pick_addr(m, o->a);
 		o->c = (int)rnd((unsigned)n_ports);
+		if (o->kind == OP_BIND && o->a >= 0 && o->a < NFD)
+			m->bound[o->a] = true;
 		break;
 	case OP_LISTEN:
 		o->a = pick_sock_fd(m);
@@ -221,8 +231,11 @@ static void gen_op(struct op *o, struct model *m)
 			o->c = (int)rnd(2);
 			fd = lowest_free(m, fd);
 		}
-		if (o->a >= 0 && o->a < NFD && m->fam[o->a])
+		if (o->a >= 0 && o->a < NFD && m->fam[o->a]) {
 			set_fd(m, fd, m->fam[o->a], m->stream[o->a]);
+			if (fd >= 0)
+				m->bound[fd] = m->bound[o->a];
+		}
 		break;
 	case OP_FCNTL_SETFL:
 	case OP_FCNTL_SETFD:
@@ -254,6 +267,9 @@ static void gen_op(struct op *o, struct model *m)
 		o->a = (int)rnd(2);
 		set_fd(m, lowest_free(m, 3), EPOLL, 0);
 		break;
+	case OP_EPOLL_WAIT:
+		o->a = pick_fd(m, EPOLL);
+		break;
 	case OP_EPOLL_CTL:
 		o->a = pick_fd(m, EPOLL);
 		o->b = epops[rnd(4)];
@@ -270,6 +286,9 @@ static void gen_op(struct op *o, struct model *m)
 	case OP_SENDFD:
 		o->a = pick_fd(m, AF_UNIX);
 		o->b = pick_sock_fd(m);
+		if (gen_off.sendfd_bound && o->b >= 0 && o->b < NFD &&
+		    m->bound[o->b])
+			o->b = pick_fd(m, AF_UNIX);
 		o->c = pick_fd(m, AF_UNIX);
 		o->e = (int)rnd(2);
 		break;

@@ -271,13 +271,18 @@ int main(int argc, char **argv)
 		static struct seq s;
 		char name[64], why[512];
 		const char *v;
+		time_t t0;
 
 		if (time(NULL) - start >= secs || failed >= max_fail)
 			break;
 		gen_seq(&s, seed);
 		seqs++;
 		calls += calls_in(&s);
+		t0 = time(NULL);
 		v = check_seq(&st, &s, why, sizeof(why));
+		if (time(NULL) - t0 > 5) /* not a verdict: for the record */
+			printf("difftest: seed-%llu took %lds\n", seed,
+			       (long)(time(NULL) - t0));
 		if (v) {
 			failed++;
 			snprintf(name, sizeof(name), "seed-%llu", seed);

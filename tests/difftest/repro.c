@@ -273,6 +273,15 @@ static void op_c(FILE *f, int i, const struct op *o)
 	case OP_SIGNAL:
 		fprintf(f, "\tsig_op = %d;\n\tr = raise(SIGUSR1);\n", i);
 		break;
+	case OP_EPOLL_WAIT:
+		fprintf(f,
+			"\t{\n\t\tstruct epoll_event e[8];\n"
+			"\t\tr = epoll_wait(%d, e, 8, 0);\n"
+			"\t\tfor (int k = 0; k < r; k++)\n"
+			"\t\t\tprintf(\"event fd %%d %%#x\\n\", "
+			"e[k].data.fd, e[k].events);\n\t}\n",
+			o->a);
+		break;
 	case OP_ALTEXEC:
 		fprintf(f,
 			"\tif ((pid = fork()) == 0) {\n"

@@ -91,7 +91,7 @@ static void child(const struct settings *st, const char *seq_path,
 {
 	static char exec_opt[] = "--exec";
 	char *argv[] = {(char *)st->self, exec_opt, (char *)seq_path, NULL};
-	int null = open("/dev/null", O_RDWR);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	setpgid(0, 0);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||

@@ -29,9 +29,11 @@ int run_seq(const struct settings *st, const char *seq_path, bool with_lib,
 	    struct run_result *r);
 void run_free(struct run_result *r);
 
-/* NULL if the two runs agree, else what differs (static text). */
+/* NULL if the two runs agree, else what differs (static text). strict:
+ * the sequence gives the library no reason to leave a listed listener
+ * TCP, even with a warning. */
 const char *compare_runs(const struct run_result *base,
-			 const struct run_result *lib, char *why,
+			 const struct run_result *lib, bool strict, char *why,
 			 size_t why_len);
 
 /* Runs s both ways; NULL if they agree, else what differs. */
@@ -55,6 +57,8 @@ struct gen_off {
 	bool low_closefrom; /* closefrom(-1) */
 	bool unshare;	    /* close_range(CLOSE_RANGE_UNSHARE) */
 	bool spawn_dup2;    /* posix_spawn() with a file action */
+	bool bound_connect; /* connect() of a socket the sequence bound */
+	bool sendfd_bound;  /* SCM_RIGHTS of a socket the sequence bound */
 };
 extern struct gen_off gen_off;
 
@@ -62,9 +66,11 @@ extern struct gen_off gen_off;
  * of generated sequences (printed at the start), and replayed cases
  * marked with them are not held against the library. */
 void known_apply(bool quiet);
-/* Kernel differences of a converted socket, tolerated while listed in
- * known.c (printed at the start): an MPTCP socket bound to a specific
- * IPv6 address answers IPV6_V6ONLY 0 where TCP answers 1. */
+/* A kernel difference of a converted socket, tolerated while known.c
+ * says so (printed at the start): TCP_DEFER_ACCEPT succeeds on an MPTCP
+ * socket whatever the value pointer (MPTCP ignores that option's errors
+ * there). */
+extern bool kernel_defer;
 bool known_pending(const char *cases);
 
 #endif

@@ -47,6 +47,7 @@ enum op_kind {
 	OP_SYSTEM,     /* system("exec difftest --probe") */
 	OP_SIGNAL,     /* action a (b c d) run by a SIGUSR1 handler */
 	OP_ALTEXEC,    /* child: handler on an a-KiB altstack execs probe */
+	OP_EPOLL_WAIT, /* a epoll fd; timeout 0 */
 	OP_NKINDS
 };
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void op_text(const struct op *o, char *buf, size_t len)
@@ -43,7 +44,8 @@ static int kind_of(const char *name)
 int seq_read(struct seq *s, const char *path, char *known, size_t known_len)
 {
 	FILE *f = fopen(path, "r");
-	char line[256], name[32];
+	char *line = NULL, name[32];
+	size_t cap = 0;
 	int lineno = 0;
 
 	if (!f)
@@ -51,7 +53,7 @@ int seq_read(struct seq *s, const char *path, char *known, size_t known_len)
 	s->n = 0;
 	if (known && known_len)
 		known[0] = 0;
-	while (fgets(line, sizeof(line), f)) {
+	while (getline(&line, &cap, f) > 0) {
 		struct op o = {0};
 
 		lineno++;
@@ -71,11 +73,13 @@ int seq_read(struct seq *s, const char *path, char *known, size_t known_len)
 			fprintf(stderr, "difftest: %s:%d: bad call line: %s",
 				path, lineno, line);
 			fclose(f);
+			free(line);
 			errno = EINVAL;
 			return -1;
 		}
 		s->ops[s->n++] = o;
 	}
+	free(line);
 	fclose(f);
 	return 0;
 }

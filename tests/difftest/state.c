@@ -205,19 +205,38 @@ static void scan_socket(int fd, struct fdinfo *f)
 	read_options(fd);
 }
 
+static ino_t std_ino[3]; /* fds 0-2 as the run began */
+
+void state_start(void)
+{
+	struct stat st;
+
+	for (int fd = 0; fd < 3; fd++)
+		if (fstat(fd, &st) == 0)
+			std_ino[fd] = st.st_ino;
+}
+
+/* Is fd one of the run's own 0-2 still (not a closefrom(-1)'s reuse)? */
+static bool std_fd(int fd)
+{
+	struct stat st;
+
+	return fd < 3 && fstat(fd, &st) == 0 && st.st_ino == std_ino[fd];
+}
+
 static void scan(void)
 {
-	for (int fd = 3; fd < MAXFD; fd++) {
+	for (int fd = 0; fd < MAXFD; fd++) {
 		struct fdinfo *f = &fds[fd];
 		char link[64] = "";
 		int fdfl = fcntl(fd, F_GETFD), fl;
 
 		memset(f, 0, sizeof(*f));
-		if (fdfl < 0)
+		if (fdfl < 0 || std_fd(fd))
 			continue;
 		f->open = true;
 		f->canon = fd;
-		for (int o = 3; o < fd; o++)
+		for (int o = 0; o < fd; o++)
 			if (fds[o].open && same_file(o, fd)) {
 				f->canon = fds[o].canon;
 				break;
@@ -247,7 +266,7 @@ static void scan(void)
 
 static void epoll_round(const char *when)
 {
-	for (int fd = 3; fd < MAXFD; fd++) {
+	for (int fd = 0; fd < MAXFD; fd++) {
 		struct epoll_event ev[8];
 		char line[300];
 		size_t at = 0;
@@ -263,6 +282,57 @@ static void epoll_round(const char *when)
 					       ev[k].data.fd, ev[k].events);
 		out("epoll %d %s: %d%s", fd, when, n, line);
 	}
+}
+
+/* The client is the tester's, not the program's: made with raw system
+ * calls, above the numbers the program uses, so that the accepted socket
+ * takes the lowest free number, as a program's would (issue 21 case 12:
+ * a stale record there). */
+static int client_socket(int fam)
+{
+	long c = syscall(SYS_socket, fam, SOCK_STREAM | SOCK_NONBLOCK,
+			 IPPROTO_MPTCP);
+	long hi;
+
+	if (c < 0)
+		c = syscall(SYS_socket, fam, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (c < 0)
+		return -1;
+	hi = syscall(SYS_fcntl, c, F_DUPFD_CLOEXEC, 200);
+	syscall(SYS_close, c);
+	return (int)hi;
+}
+
+/* Accepts from L until the connection of client c comes (the sequence's
+ * own connect() calls may have queued others before it); its fd or -1. */
+static int accept_client(int L, int c, const char *addr)
+{
+	struct sockaddr_storage want, got;
+	socklen_t wl = sizeof(want), gl;
+
+	memset(&want, 0, sizeof(want));
+	getsockname(c, (struct sockaddr *)&want, &wl);
+	for (int n = 0; n < 8; n++) {
+		int a;
+
+		gl = sizeof(got);
+		memset(&got, 0, sizeof(got));
+		a = accept4(L, (struct sockaddr *)&got, &gl,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (a < 0) {
+			out("conn fd %d via %s: accept %s", L, addr,
+			    errno_name(errno));
+			return -1;
+		}
+		if (port_of(&got) == port_of(&want)) {
+			out("conn fd %d via %s: accept ok after %d", L, addr,
+			    n);
+			return a;
+		}
+		close(a);
+	}
+	out("conn fd %d via %s: client not among 8 accepted", L, addr);
+	return -1;
 }
 
 /* Connects a client of family fam to addr/port, and reports whether the
@@ -291,9 +361,7 @@ static void client(int L, int fam, const char *addr, int port)
 		inet_pton(AF_INET6, addr, &s->sin6_addr);
 		len = sizeof(*s);
 	}
-	c = socket(fam, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_MPTCP);
-	if (c < 0)
-		c = socket(fam, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	c = client_socket(fam);
 	if (c < 0) {
 		out("conn fd %d via %s: client socket %s", L, addr,
 		    errno_name(errno));
@@ -312,7 +380,7 @@ static void client(int L, int fam, const char *addr, int port)
 	if (r != 0) {
 		out("conn fd %d via %s: connect %s", L, addr,
 		    errno_name(errno));
-		close(c);
+		syscall(SYS_close, c);
 		return;
 	}
 	p = (struct pollfd){.fd = L, .events = POLLIN};
@@ -320,23 +388,31 @@ static void client(int L, int fam, const char *addr, int port)
 	out("conn fd %d via %s: connected, listener readable %d", L, addr,
 	    r == 1 && (p.revents & POLLIN));
 	epoll_round("after connect");
-	if (r == 1 && (p.revents & POLLIN)) {
-		a = accept4(L, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		out("conn fd %d via %s: accept %s", L, addr,
-		    a >= 0 ? "ok" : errno_name(errno));
-	}
+	if (r == 1 && (p.revents & POLLIN))
+		a = accept_client(L, c, addr);
 	if (a >= 0) {
+		int cv = -1, av = -1;
+		socklen_t l = sizeof(int);
+
 		acc_proto = k_protocol(a);
 		cli = k_is_mptcp(c, &why);
+		/* what the program asks of sockets the library never saw
+		 * made must be the kernel's answer (issue 21 case 12) */
+		getsockopt(c, SOL_SOCKET, SO_PROTOCOL, &cv, &l);
+		l = sizeof(int);
+		getsockopt(a, SOL_SOCKET, SO_PROTOCOL, &av, &l);
+		out("conn fd %d via %s: SO_PROTOCOL as the kernel: client %d "
+		    "accepted %d",
+		    L, addr, cv == k_protocol(c), av == acc_proto);
 		close(a);
 	}
 	out("K conn fd %d acc %d cli %d", L, acc_proto, cli);
-	close(c);
+	syscall(SYS_close, c);
 }
 
 static void connect_listeners(void)
 {
-	for (int L = 3; L < MAXFD; L++) {
+	for (int L = 0; L < MAXFD; L++) {
 		struct fdinfo *f = &fds[L];
 		const char *to = NULL, *to4 = NULL;
 		bool v4_on_port = false, twin = false;
@@ -345,7 +421,7 @@ static void connect_listeners(void)
 		    (f->domain != AF_INET && f->domain != AF_INET6) ||
 		    f->type != SOCK_STREAM)
 			continue;
-		for (int M = 3; M < MAXFD; M++) {
+		for (int M = 0; M < MAXFD; M++) {
 			struct fdinfo *g = &fds[M];
 
 			if (M == L || !g->open || !g->sock || !g->listening ||
@@ -383,7 +459,7 @@ void state_report(void)
 {
 	/* the library's warnings go to fd 2: without it, compare.c cannot
 	 * ask for them */
-	out("fd 2: %s", fcntl(2, F_GETFD) < 0 ? "closed" : "open");
+	out("fd 2: %s", std_fd(2) ? "stderr" : "replaced");
 	scan();
 	epoll_round("at end");
 	connect_listeners();

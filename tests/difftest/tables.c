@@ -43,6 +43,7 @@ const struct kind_info kinds[OP_NKINDS] = {
 	[OP_SYSTEM] = {"system"},
 	[OP_SIGNAL] = {"signal"},
 	[OP_ALTEXEC] = {"altstack_exec"},
+	[OP_EPOLL_WAIT] = {"epoll_wait"},
 };
 
 const char *const act_names[ACT_NKINDS] = {
