@@ -161,6 +161,8 @@ static void gen_act(struct op *o, struct model *m, bool exec)
 	if (o->a == ACT_BIND) {
 		o->c = pick_addr(m, o->b);
 		o->d = (int)rnd((unsigned)n_ports);
+		if (o->b >= 0 && o->b < NFD)
+			m->bound[o->b] = true;
 	} else if (o->a == ACT_DUP2) {
 		o->c = pick_fd(m, 0);
 	}

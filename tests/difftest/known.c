@@ -36,6 +36,9 @@ static const struct known pending[] = {
 	{"21.3", OFF_KIND, OP_VFORK,
 	 "vfork() child's socket() erases a record"},
 	{"21.9", OFF_KIND, OP_ALTEXEC, "execve from a handler on an altstack"},
+	{"F7", OFF_UNSHARE, 0,
+	 "after close_range(CLOSE_RANGE_UNSHARE) in one thread, a conversion "
+	 "replaces the socket in that thread's table only"},
 	{"F4", OFF_BOUND_CONNECT, 0,
 	 "a socket bound to a listed port is MPTCP when it then connects: "
 	 "after a refused connect, getsockname() keeps the source address"},

@@ -383,6 +383,11 @@ static void client(int L, int fam, const char *addr, int port)
 		syscall(SYS_close, c);
 		return;
 	}
+	/* a byte, so that a TCP_DEFER_ACCEPT listener has the connection
+	 * at once, not after its timer */
+	if (syscall(SYS_write, c, "x", 1) != 1)
+		out("conn fd %d via %s: client write %s", L, addr,
+		    errno_name(errno));
 	p = (struct pollfd){.fd = L, .events = POLLIN};
 	r = poll(&p, 1, 5000);
 	out("conn fd %d via %s: connected, listener readable %d", L, addr,
