@@ -39,9 +39,12 @@ static const struct known pending[] = {
 	{"F7", OFF_UNSHARE, 0,
 	 "after close_range(CLOSE_RANGE_UNSHARE) in one thread, a conversion "
 	 "replaces the socket in that thread's table only"},
+	/* documented (b6b317a, one warning), so it stays here: the
+	 * kernel's differences remain */
 	{"F4", OFF_BOUND_CONNECT, 0,
-	 "a socket bound to a listed port is MPTCP when it then connects: "
-	 "after a refused connect, getsockname() keeps the source address"},
+	 "a client that binds a listed port first is MPTCP (documented, one "
+	 "warning); after a refused connect, getsockname() keeps the source "
+	 "address"},
 	{"F6", OFF_SENDFD_BOUND, 0,
 	 "a converted socket received with SCM_RIGHTS answers SO_PROTOCOL "
 	 "262 at its new number"},
