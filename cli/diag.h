@@ -150,6 +150,24 @@ const char *diag_which(const char *name, char *buf, size_t len);
  * Returns false with errno set on failure. */
 bool diag_read_line(const char *path, char *buf, size_t len);
 
+/* The MPTcpExt counters of /proc/net/netstat (the current network
+ * namespace's: nstat -az 'MPTcpExt*'), names without the prefix. */
+#define DIAG_MIB_MAX 96
+struct diag_mib {
+	size_t n;
+	char name[DIAG_MIB_MAX][40];
+	unsigned long long val[DIAG_MIB_MAX];
+};
+/* Returns 0 or an errno (ENOENT: this kernel has no MPTcpExt line). */
+int diag_mib_read(struct diag_mib *out);
+/* The counter's value; false if this kernel does not have it. */
+bool diag_mib_get(const struct diag_mib *m, const char *name,
+		  unsigned long long *val);
+/* How long the counters have been counting: true for the initial network
+ * namespace (since boot; *uptime_s set), false for another one (since it
+ * was created, which the kernel does not date). */
+bool diag_netns_is_initial(double *uptime_s);
+
 /* ---- nginx (nginxconf.c) ---- */
 
 struct ngx_listen {

@@ -36,12 +36,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ST_LISTEN 10
+#define ST_ESTABLISHED 1
+#define ST_LISTEN      10
 
 static const char status_help[] =
-	"Usage: mptcpshim status [-v] [--json | --prometheus] [--no-children] "
-	"PID\n"
-	"       mptcpshim status [-v] [--json | --prometheus] --unit UNIT\n"
+	"Usage: mptcpshim status [-v] [--json | --prometheus] [--interval S]\n"
+	"                        [--no-children] PID\n"
+	"       mptcpshim status [-v] [--json | --prometheus] [--interval S]\n"
+	"                        --unit UNIT\n"
 	"\n"
 	"Shows, from the kernel (sock_diag, as ss does), the listening "
 	"sockets of\n"
@@ -49,11 +51,15 @@ static const char status_help[] =
 	"each\n"
 	"address once with its socket count (reuseport) and whether it is "
 	"MPTCP,\n"
-	"and their connections: MPTCP (with subflows), fell back to TCP "
-	"(MPTCP\n"
-	"negotiated away: MPTCP_INFO's fallback flag), and TCP clients (a "
-	"client\n"
-	"that did not ask for MPTCP: normal). Also, per process, whether the\n"
+	"and their established connections: MPTCP (with subflows), fell back\n"
+	"to TCP (MPTCP negotiated away after the handshake: MPTCP_INFO's\n"
+	"fallback flag), and TCP clients (plain TCP sockets: a client that\n"
+	"did not ask for MPTCP, or one that lost MPTCP in the handshake,\n"
+	"which the kernel keeps no trace of per connection). The network\n"
+	"namespace's MPTcpExt counters count those: SYNs that asked for\n"
+	"MPTCP, connections that got it, and fallbacks in the handshake,\n"
+	"since boot (or since the namespace was created), or over the last\n"
+	"S seconds with --interval. Also, per process, whether the\n"
 	"library is loaded and with which settings (read from the process's\n"
 	"memory), and net.mptcp.enabled of its network namespace. Reading\n"
 	"another user's process, or another namespace, needs root.\n"
@@ -63,6 +69,8 @@ static const char status_help[] =
 	"  --unit UNIT     the processes of a systemd service (its control\n"
 	"                  group, on unified, hybrid or legacy hierarchies)\n"
 	"  --json          one JSON object\n"
+	"  --interval S    count the handshakes over S seconds from now (1 to\n"
+	"                  3600) instead of since boot\n"
 	"  --prometheus    node_exporter textfile format (per listener: MPTCP\n"
 	"                  connections, subflows, TCP clients, fallbacks);\n"
 	"                  write to a temporary file and rename it\n"
@@ -188,6 +196,7 @@ static struct sock *vec_add(struct sockvec *s)
 
 struct counts {
 	unsigned long mptcp, subflows, fallback, tcp;
+	unsigned long other_state; /* not ESTABLISHED: not in the above */
 };
 
 /* Listeners on one address, port and protocol (a reuseport group). */
@@ -677,6 +686,93 @@ static bool environ_names_library(int pid)
 	return found;
 }
 
+/* ---- the namespace's handshake counters (MPTcpExt) ---- */
+
+/* The server side of the handshake, for every socket of the network
+ * namespace: the kernel counts no listener apart. A client whose
+ * MP_CAPABLE ACK arrives without the option gets a plain TCP socket
+ * (subflow.c: subflow_drop_ctx), indistinguishable from a client that
+ * never asked: only MPCapableFallbackACK tells them apart. */
+static const char *const later_fallbacks[] = {
+	"MPCapableDataFallback", /* first data without a mapping */
+	"DssFallback",		 /* bad or missing DSS (6.15+) */
+	"DSSCorruptionFallback", /* 6.12+ */
+};
+
+struct nscount {
+	int err;	    /* 0, or why there are no counters */
+	const char *window; /* "boot", "netns" or "sampled" */
+	double seconds;	    /* the window's length, < 0 unknown */
+	unsigned long long asked, mptcp, fb_handshake, fb_later;
+	bool have_later;
+};
+
+static void ns_fill(struct nscount *ns, const struct diag_mib *m)
+{
+	unsigned long long x;
+
+	diag_mib_get(m, "MPCapableSYNRX", &ns->asked);
+	diag_mib_get(m, "MPCapableACKRX", &ns->mptcp);
+	diag_mib_get(m, "MPCapableFallbackACK", &ns->fb_handshake);
+	ns->fb_later = 0;
+	for (size_t i = 0; i < sizeof(later_fallbacks) / sizeof(char *); i++)
+		if (diag_mib_get(m, later_fallbacks[i], &x)) {
+			ns->fb_later += x;
+			ns->have_later = true;
+		}
+}
+
+/* Reads the counters of the current namespace; with interval > 0, twice,
+ * interval seconds apart, and keeps the difference. */
+static void ns_read(struct nscount *ns, unsigned interval)
+{
+	struct diag_mib *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	double up;
+
+	memset(ns, 0, sizeof(*ns));
+	if (!a || !b) {
+		ns->err = ENOMEM;
+		goto out;
+	}
+	ns->err = diag_mib_read(a);
+	if (ns->err)
+		goto out;
+	if (interval == 0) {
+		ns_fill(ns, a);
+		ns->window = diag_netns_is_initial(&up) ? "boot" : "netns";
+		ns->seconds = strcmp(ns->window, "boot") == 0 ? up : -1;
+		goto out;
+	}
+	sleep(interval);
+	ns->err = diag_mib_read(b);
+	if (ns->err)
+		goto out;
+	for (size_t i = 0; i < a->n && i < b->n; i++)
+		b->val[i] -= a->val[i];
+	ns_fill(ns, b);
+	ns->window = "sampled";
+	ns->seconds = interval;
+out:
+	free(a);
+	free(b);
+}
+
+/* "since boot (up 3.2 h)", "since the network namespace was created",
+ * "over the last 10 s" */
+static const char *ns_window(const struct nscount *ns, char *buf, size_t len)
+{
+	if (strcmp(ns->window, "sampled") == 0)
+		snprintf(buf, len, "over the last %.0f s", ns->seconds);
+	else if (strcmp(ns->window, "boot") == 0 && ns->seconds >= 7200)
+		snprintf(buf, len, "since boot, %.1f h ago",
+			 ns->seconds / 3600);
+	else if (strcmp(ns->window, "boot") == 0)
+		snprintf(buf, len, "since boot, %.0f s ago", ns->seconds);
+	else
+		snprintf(buf, len, "since the namespace was created");
+	return buf;
+}
+
 /* ---- output ---- */
 
 struct view {
@@ -690,6 +786,7 @@ struct view {
 	bool verbose;
 	char notes[16][512];
 	int nnotes;
+	struct nscount ns;
 };
 
 static const char *kind_of(const struct sock *s)
@@ -712,12 +809,59 @@ static void note(struct view *v, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Why a library that publishes "broken" converts nothing, from its error
+ * line (lib/real.c and the settings parser write them). */
+static const char *inactive_cause(const char *err)
+{
+	if (strstr(err, "loaded after libc"))
+		return "wrong LD_PRELOAD order: the library is loaded after "
+		       "libc, so the program's socket() and bind() do not "
+		       "reach it";
+	if (strstr(err, "cannot be found"))
+		return "this libc lacks functions the library needs";
+	if (strstr(err, "MPTCPSHIM_PORTS") || strstr(err, "a port is") ||
+	    strstr(err, "ports"))
+		return "invalid ports setting";
+	if (!err[0])
+		return "the library is inactive";
+	return "invalid configuration";
+}
+
+/* Clients that asked for MPTCP and lost it, from the namespace's counters:
+ * the server cannot tell them from TCP clients one by one. */
+static void diagnose_fallback(struct view *v)
+{
+	const struct nscount *ns = &v->ns;
+	char w[80], rate[80] = "";
+
+	if (ns->err || ns->fb_handshake == 0)
+		return;
+	ns_window(ns, w, sizeof(w));
+	if (ns->seconds > 0)
+		snprintf(rate, sizeof(rate), ", %.1f per hour",
+			 (double)ns->fb_handshake * 3600 / ns->seconds);
+	note(v,
+	     "%llu client%s asked for MPTCP and fell back to TCP in the "
+	     "handshake (MPTcpExtMPCapableFallbackACK %s%s; %llu SYNs "
+	     "asked): their ACK lost the MPTCP option on the way, so "
+	     "something on the path strips it after the SYN. The kernel "
+	     "makes them plain TCP sockets, counted as TCP clients above; "
+	     "'mptcpshim probe ADDRESS:PORT' from a client network shows "
+	     "the path%s",
+	     ns->fb_handshake, ns->fb_handshake == 1 ? "" : "s", w, rate,
+	     ns->asked,
+	     strcmp(ns->window, "sampled") == 0
+		     ? ""
+		     : "; 'mptcpshim status --interval 10 PID' counts now");
+}
+
 /* Why are TCP listeners TCP? net.mptcp.enabled, the library, its list. */
 static void diagnose(struct view *v)
 {
 	unsigned tcp_groups = 0, mapped = 0, found = 0, named = 0;
 	const struct proc *pub = NULL;
 
+	diagnose_fallback(v);
 	for (size_t i = 0; i < v->gs->n; i++)
 		tcp_groups += !v->gs->v[i].mptcp;
 	for (size_t i = 0; i < v->pids->n; i++) {
@@ -759,13 +903,11 @@ static void diagnose(struct view *v)
 		return;
 	}
 	if (pub->pub.flags & 1) {
-		char err[256] = "";
+		char err[512] = "";
 
 		pub_value(&pub->pub, "error", err, sizeof(err));
-		note(v,
-		     "the library's configuration is broken: it converts "
-		     "nothing (%s)",
-		     err[0] ? err : "see its log");
+		note(v, "%s: nothing converted (%s)", inactive_cause(err),
+		     err[0] ? err : "its log says why");
 		return;
 	}
 	{
@@ -819,11 +961,39 @@ static void print_counts(const struct counts *c, bool listener)
 	printf("%lu MPTCP (%lu subflow%s), %lu fell back to TCP, %lu TCP%s",
 	       c->mptcp, c->subflows, c->subflows == 1 ? "" : "s", c->fallback,
 	       c->tcp, listener ? (c->tcp == 1 ? " client" : " clients") : "");
+	if (c->other_state)
+		printf("; %lu in other states (closing or opening)",
+		       c->other_state);
+}
+
+static void print_ns_text(const struct nscount *ns)
+{
+	char w[80];
+
+	if (ns->err) {
+		printf("handshakes: no MPTcpExt counters in /proc/net/netstat "
+		       "(%s)\n",
+		       strerror(ns->err));
+		return;
+	}
+	printf("handshakes, %s, every listener of the network namespace "
+	       "together (the kernel counts none apart; MPTcpExt):\n",
+	       ns_window(ns, w, sizeof(w)));
+	printf("  %llu SYNs asked for MPTCP (MPCapableSYNRX)\n", ns->asked);
+	printf("  %llu got MPTCP (MPCapableACKRX)\n", ns->mptcp);
+	printf("  %llu fell back to TCP in the handshake: the ACK came "
+	       "without MP_CAPABLE (MPCapableFallbackACK)\n",
+	       ns->fb_handshake);
+	if (ns->have_later)
+		printf("  %llu fell back to TCP later (MPCapableDataFallback, "
+		       "DssFallback, DSSCorruptionFallback)\n",
+		       ns->fb_later);
 }
 
 static void print_text(struct view *v)
 {
-	char a1[80], a2[80], val[256];
+	char a1[80], a2[80], val[256], err[512];
+	const char *cause;
 	size_t nmapped = 0, nfound = 0;
 
 	if (v->unit)
@@ -888,15 +1058,25 @@ static void print_text(struct view *v)
 				}
 			printf("  settings (%u process%s):", same,
 			       same == 1 ? "" : "es");
+			pub_value(&p->pub, "error", err, sizeof(err));
+			cause = (p->pub.flags & 1) ? inactive_cause(err) : NULL;
 			for (const char *k = "version\0ports\0connect\0tolerate"
 					     "\0log\0strict\0config\0";
-			     *k; k += strlen(k) + 1)
-				if (pub_value(&p->pub, k, val, sizeof(val)))
+			     *k; k += strlen(k) + 1) {
+				/* a broken library publishes its defaults
+				 * ("ports=all"), which are not in effect */
+				if (cause && strcmp(k, "ports") == 0 &&
+				    strstr(cause, "ports"))
+					printf(" ports=(invalid)");
+				else if (pub_value(&p->pub, k, val,
+						   sizeof(val)))
 					printf(" %s=%s", k, val);
-			printf("\n  converted %llu, left TCP %llu%s\n", conv,
-			       stayed,
-			       (p->pub.flags & 1) ? " (configuration broken)"
-						  : "");
+			}
+			printf("\n  converted %llu, left TCP %llu", conv,
+			       stayed);
+			if (cause)
+				printf(" (%s: nothing converted)", cause);
+			printf("\n");
 		}
 		if (nfound < nmapped)
 			printf("  %zu process%s publish%s no settings\n",
@@ -921,6 +1101,10 @@ static void print_text(struct view *v)
 				printf("  %s %s %s  %s", a1,
 				       s->group >= 0 ? "<-" : "->", a2,
 				       kind_of(s));
+				if (s->state != ST_ESTABLISHED)
+					printf(" (not established: TCP state "
+					       "%u)",
+					       s->state);
 				if (s->mptcp && !s->fallback)
 					printf(", %u subflow%s", s->subflows,
 					       s->subflows == 1 ? "" : "s");
@@ -947,15 +1131,17 @@ static void print_text(struct view *v)
 	printf("\ntotal: ");
 	print_counts(&v->total, false);
 	printf("\n");
+	print_ns_text(&v->ns);
 	for (int i = 0; i < v->nnotes; i++)
 		printf("note: %s\n", v->notes[i]);
 }
 
 static void json_counts(const struct counts *c, bool listener)
 {
-	printf("\"mptcp\":%lu,\"subflows\":%lu,\"fallback\":%lu,\"%s\":%lu",
+	printf("\"mptcp\":%lu,\"subflows\":%lu,\"fallback\":%lu,\"%s\":%lu,"
+	       "\"other_state\":%lu",
 	       c->mptcp, c->subflows, c->fallback,
-	       listener ? "tcp_clients" : "tcp", c->tcp);
+	       listener ? "tcp_clients" : "tcp", c->tcp, c->other_state);
 }
 
 static void print_json(struct view *v)
@@ -968,8 +1154,12 @@ static void print_json(struct view *v)
 		json_str(stdout, v->unit);
 		printf(",");
 	}
+	/* a number, null when unreadable (doc/status.schema.json) */
 	printf("\"mptcp_enabled\":");
-	json_str(stdout, v->enabled);
+	if (v->enabled[0] >= '0' && v->enabled[0] <= '9')
+		printf("%d", atoi(v->enabled));
+	else
+		printf("null");
 	printf(",\"processes\":[");
 	for (size_t i = 0; i < v->pids->n; i++) {
 		const struct proc *p = &v->procs[i];
@@ -1002,7 +1192,14 @@ static void print_json(struct view *v)
 					printf("%s", first ? "" : ",");
 					json_str(stdout, key);
 					putchar(':');
-					json_str(stdout, val);
+					if (strcmp(key, "strict") == 0 &&
+					    (!strcmp(val, "0") ||
+					     !strcmp(val, "1")))
+						printf("%s", val[0] == '1'
+								     ? "true"
+								     : "false");
+					else
+						json_str(stdout, val);
 					first = false;
 				}
 				l += n;
@@ -1032,6 +1229,20 @@ static void print_json(struct view *v)
 	printf("},\"total\":{");
 	json_counts(&v->total, false);
 	printf("}");
+	if (!v->ns.err) {
+		printf(",\"handshakes\":{\"window\":\"%s\",\"seconds\":",
+		       v->ns.window);
+		if (v->ns.seconds >= 0)
+			printf("%.0f", v->ns.seconds);
+		else
+			printf("null");
+		printf(",\"asked\":%llu,\"mptcp\":%llu,"
+		       "\"fallback_handshake\":%llu",
+		       v->ns.asked, v->ns.mptcp, v->ns.fb_handshake);
+		if (v->ns.have_later)
+			printf(",\"fallback_later\":%llu", v->ns.fb_later);
+		printf("}");
+	}
 	if (v->verbose) {
 		bool first = true;
 
@@ -1052,8 +1263,11 @@ static void print_json(struct view *v)
 				fmt_addr(s->family, s->dst, s->dport, a,
 					 sizeof(a));
 				json_str(stdout, a);
-				printf(",\"kind\":\"%s\",\"subflows\":%u}",
-				       kind_of(s), s->subflows);
+				printf(",\"kind\":\"%s\",\"subflows\":%u,"
+				       "\"established\":%s}",
+				       kind_of(s), s->subflows,
+				       s->state == ST_ESTABLISHED ? "true"
+								  : "false");
 				first = false;
 			}
 		}
@@ -1146,6 +1360,32 @@ static void print_prometheus(struct view *v)
 	if (v->unit)
 		prom_label(v->unit);
 	printf("\"} %d\n", atoi(v->enabled));
+	if (!v->ns.err && strcmp(v->ns.window, "sampled") != 0) {
+		static const char *const nm[] = {
+			"mptcpshim_netns_mptcp_syn_received_total",
+			"mptcpshim_netns_mptcp_accepted_total",
+			"mptcpshim_netns_mptcp_handshake_fallback_total",
+		};
+		static const char *const help[] = {
+			"SYNs with MP_CAPABLE (MPTcpExtMPCapableSYNRX)",
+			"connections that got MPTCP (MPTcpExtMPCapableACKRX)",
+			"clients that asked for MPTCP and fell back to TCP in "
+			"the handshake (MPTcpExtMPCapableFallbackACK)",
+		};
+		const unsigned long long x[] = {v->ns.asked, v->ns.mptcp,
+						v->ns.fb_handshake};
+
+		for (size_t k = 0; k < 3; k++) {
+			printf("# HELP %s %s in the processes' network "
+			       "namespace since it was created (the initial "
+			       "one: since boot), every listener together.\n"
+			       "# TYPE %s counter\n%s{%s",
+			       nm[k], help[k], nm[k], nm[k], owner);
+			if (v->unit)
+				prom_label(v->unit);
+			printf("\"} %llu\n", x[k]);
+		}
+	}
 }
 
 int cmd_status(int argc, char **argv)
@@ -1157,6 +1397,7 @@ int cmd_status(int argc, char **argv)
 		{"unit", required_argument, NULL, 'u'},
 		{"json", no_argument, NULL, 'j'},
 		{"prometheus", no_argument, NULL, 'p'},
+		{"interval", required_argument, NULL, 'i'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *unit = NULL, *pidarg = NULL;
@@ -1166,6 +1407,7 @@ int cmd_status(int argc, char **argv)
 	struct groups gs = {0};
 	struct view v = {0};
 	int c, r = EX_FAIL, e;
+	unsigned interval = 0;
 
 	opterr = 0;
 	optind = 1;
@@ -1189,6 +1431,20 @@ int cmd_status(int argc, char **argv)
 		case 'p':
 			prom = true;
 			break;
+		case 'i': {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 || n > 3600)
+				return cli_usage_err(
+					"--interval: '%s' is not a number of "
+					"seconds from 1 to 3600",
+					optarg);
+			interval = (unsigned)n;
+			break;
+		}
 		case ':':
 			return cli_usage_err("option '%s' needs a value",
 					     argv[optind - 1]);
@@ -1206,6 +1462,9 @@ int cmd_status(int argc, char **argv)
 		return cli_usage_err("give either a PID or --unit UNIT");
 	if (json && prom)
 		return cli_usage_err("--json or --prometheus, not both");
+	if (prom && interval)
+		return cli_usage_err("--prometheus gives the counters "
+				     "themselves: no --interval");
 	if (pidarg) {
 		char *end, p[64];
 		long pid;
@@ -1258,6 +1517,7 @@ int cmd_status(int argc, char **argv)
 	if (!diag_read_line("/proc/sys/net/mptcp/enabled", v.enabled,
 			    sizeof(v.enabled)))
 		v.enabled[0] = '\0';
+	ns_read(&v.ns, interval);
 	for (int f = 0; f < 2; f++) {
 		int fam = f ? AF_INET6 : AF_INET;
 
@@ -1311,7 +1571,12 @@ int cmd_status(int argc, char **argv)
 				continue;
 			s->group = group_of(&gs, s, false);
 			cn = s->group >= 0 ? &gs.v[s->group].c : &v.other;
-			if (s->mptcp && !s->fallback) {
+			if (s->state != ST_ESTABLISHED) {
+				/* CLOSE-WAIT, SYN-RECV, FIN-WAIT...: not
+				 * "established" */
+				cn->other_state++;
+				v.total.other_state++;
+			} else if (s->mptcp && !s->fallback) {
 				unsigned sub = s->subflows ? s->subflows : 1;
 
 				cn->mptcp++;

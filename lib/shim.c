@@ -141,8 +141,9 @@ static void ms_init(void)
 		/* Never take the program down for it: stay inert. */
 		cfg.broken = true;
 		log_error_line(realerr, "");
-		if (!ok)
-			strcpy(err, realerr);
+		/* the reason to publish, also when the settings are fine
+		 * (status names it: a wrong preload order) */
+		strcpy(err, realerr);
 	}
 	connect_on = !cfg.broken && ms_connect_may_match(&cfg.connect);
 	ms_track_on = !cfg.broken &&

@@ -280,8 +280,8 @@ assert lib["converted"] == 1 and not lib["broken"], lib
 	wait_line "$TMP/l.out" listening
 	run "$CLI" status "${PIDS[0]}"
 	echo "$output"
-	[[ "$output" == *"(configuration broken)"* ]]
-	[[ "$output" == *"note: the library's configuration is broken: it converts nothing (/etc/mptcpshim.conf:3: invalid entry \"x\")"* ]]
+	[[ "$output" == *"converted 0, left TCP 0 (invalid configuration: nothing converted)"* ]]
+	[[ "$output" == *"note: invalid configuration: nothing converted (/etc/mptcpshim.conf:3: invalid entry \"x\")"* ]]
 }
 
 @test "status: a process without the library says so" {
