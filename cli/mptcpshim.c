@@ -33,6 +33,8 @@ static const char main_help[] =
 	"  disable UNIT [--root DIR]       remove what enable wrote\n"
 	"  status PID | --unit UNIT        MPTCP and TCP sockets of a server\n"
 	"  doctor                          can MPTCP work here? what to fix\n"
+	"  probe HOST:PORT                 connect with MPTCP: what the path "
+	"did\n"
 	"  check [FILE]                    validate a configuration, show "
 	"settings\n"
 	"\n"
@@ -346,6 +348,7 @@ static const struct {
 	{"run", cmd_run},	  {"enable", cmd_enable},
 	{"disable", cmd_disable}, {"status", cmd_status},
 	{"doctor", cmd_doctor},	  {"check", cmd_check},
+	{"probe", cmd_probe},
 };
 
 int main(int argc, char **argv)
@@ -369,6 +372,6 @@ int main(int argc, char **argv)
 		}
 	}
 	return cli_usage_err("unknown command '%s' (run, enable, disable, "
-			     "status, doctor, check)",
+			     "status, doctor, check, probe)",
 			     argv[1]);
 }

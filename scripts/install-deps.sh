@@ -12,7 +12,7 @@ packages=(
 	meson ninja-build pkgconf gcc clang-format-19 binutils git libmnl-dev
 	libcmocka-dev bats shfmt
 	nginx libnginx-mod-stream libnginx-mod-mail
-	iproute2 procps psmisc python3 curl nftables iptables
+	iproute2 procps psmisc python3 python3-jsonschema curl nftables iptables
 	bc gnuplot-nox jq
 	wrk mptcpd mptcpize strace
 	debhelper dpkg-dev fakeroot build-essential lintian man-db

@@ -142,7 +142,7 @@ check_nginx_mptcp() {
 	[ "$status" -eq 1 ]
 }
 
-@test "meson install: exactly the library (soname + unversioned), the command, man pages, bash completion and the example, inside DESTDIR and the prefix" {
+@test "meson install: exactly the library (soname + unversioned), the command, man pages, bash completion, the example and the JSON schemas, inside DESTDIR and the prefix" {
 	need_tools meson ninja objdump
 	local prefix n=0 etc expected dirs
 	for prefix in /usr/local /usr; do
@@ -156,6 +156,8 @@ $prefix/lib/$MA/libmptcpshim.so.0
 $prefix/lib/$MA/libmptcpshim.so.0.1.0
 $prefix/share/bash-completion/completions/mptcpshim
 $prefix/share/doc/mptcpshim/mptcpshim.conf.example
+$prefix/share/doc/mptcpshim/probe.schema.json
+$prefix/share/doc/mptcpshim/status.schema.json
 $prefix/share/man/man1/mptcpshim.1
 $prefix/share/man/man5/mptcpshim.conf.5
 $prefix/share/man/man7/libmptcpshim.7"

@@ -33,6 +33,12 @@ teardown() {
 	for n in "${NETNS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
 }
 
+# The JSON in $output against doc/status.schema.json.
+check_schema() {
+	printf '%s\n' "$output" >"$TMP/status.json"
+	python3 "$TOP/tests/tools/jsoncheck.py" "$TOP/doc/status.schema.json" "$TMP/status.json"
+}
+
 other_port() {
 	local p
 	p=$(pick_port 49000 49499)
@@ -131,6 +137,7 @@ time.sleep(60)
 	[ "$(grep -c "<- 127.0.0.1:.*  MPTCP, 1 subflow" <<<"$output")" -eq 2 ]
 	[ "$(grep -c "<- 127.0.0.1:.*  TCP client" <<<"$output")" -eq 2 ]
 	run "$CLI" status --json "$server"
+	check_schema
 	python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
@@ -211,10 +218,13 @@ time.sleep(60)
 	[[ "$output" == *"converted 1, left TCP 0"* ]]
 	[[ "$output" == *"note: 127.0.0.1:$other is TCP: not in the library's ports (ports=$PORT)"* ]]
 	run "$CLI" status --json "${PIDS[0]}"
+	check_schema
 	python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
+assert d["mptcp_enabled"] == 1, d
 lib = d["processes"][0]["library"]
+assert lib["settings"]["strict"] is False, lib
 assert lib["loaded"] and lib["settings"]["ports"] == sys.argv[2], lib
 assert lib["converted"] == 1 and not lib["broken"], lib
 ' "$output" "$PORT"
@@ -499,4 +509,70 @@ fake_systemd_status() { # UNIT LOADSTATE CGROUP
 		[ "$status" -eq 1 ]
 		[[ "$output" == *"--unit needs a running systemd"* ]]
 	fi
+}
+
+@test "status: an invalid MPTCPSHIM_PORTS is named, not shown as ports=all" {
+	need_mptcp
+	MPTCPSHIM_PORTS=abc shim_run "$PROBE" listen --serve 1 127.0.0.1 "$PORT" >"$TMP/l.out" 2>&1 &
+	PIDS+=($!)
+	wait_listen "$PORT"
+	run "$CLI" status "${PIDS[0]}"
+	echo "$output"
+	[[ "$output" != *"ports=all"* ]]
+	[[ "$output" == *" ports=(invalid) "* ]]
+	[[ "$output" == *"converted 0, left TCP 0 (invalid ports setting: nothing converted)"* ]]
+	[[ "$output" == *'note: invalid ports setting: nothing converted (MPTCPSHIM_PORTS: invalid entry "abc"'* ]]
+	run "$CLI" status --json "${PIDS[0]}"
+	check_schema
+}
+
+@test "status: a wrong LD_PRELOAD order is named as such, not as a broken configuration" {
+	need_mptcp
+	local libc
+	libc=$(ldd "$PROBE" | awk '$1 ~ /^libc\.so/ { print $3 }')
+	[ -e "$libc" ]
+	LD_PRELOAD="$libc $SHIM" MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_PORTS=$PORT \
+		"$PROBE" listen --serve 1 127.0.0.1 "$PORT" >"$TMP/l.out" 2>&1 &
+	PIDS+=($!)
+	wait_listen "$PORT"
+	run "$CLI" status "${PIDS[0]}"
+	echo "$output"
+	[[ "$output" != *"configuration"* ]]
+	[[ "$output" == *"note: wrong LD_PRELOAD order: the library is loaded after libc, so the program's socket() and bind() do not reach it: nothing converted (libmptcpshim is loaded after libc"* ]]
+}
+
+@test "status: 'established:' counts ESTABLISHED connections only; CLOSE-WAIT is in other states" {
+	need_mptcp
+	python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(4)
+print("listening", flush=True)
+c, _ = s.accept()
+print("accepted", flush=True)
+time.sleep(60)
+' "$PORT" >"$TMP/l.out" 2>&1 &
+	PIDS+=($!)
+	wait_line "$TMP/l.out" listening
+	# the client closes at once: the accepted socket stays in CLOSE-WAIT
+	python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$PORT"
+	wait_line "$TMP/l.out" accepted
+	local _
+	for _ in $(seq 1 50); do
+		[ -n "$(ss -Htn state close-wait "sport = :$PORT")" ] && break
+		sleep 0.1
+	done
+	run "$CLI" status "${PIDS[0]}"
+	echo "$output"
+	[[ "$output" == *"established: 0 MPTCP (0 subflows), 0 fell back to TCP, 0 TCP clients; 1 in other states (closing or opening)"* ]]
+	run "$CLI" status --json -v "${PIDS[0]}"
+	check_schema
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["listeners"][0]["tcp_clients"] == 0 and d["listeners"][0]["other_state"] == 1, d
+assert d["connections"][0]["established"] is False, d
+' "$output"
 }
