@@ -876,6 +876,25 @@ static int setsockopt_candidate(setsockopt_fn real, int fd, int level, int name,
  * setsockopt(), whichever name set it: the two differ only where the
  * kernel answers ENOPROTOOPT to SO_RCVTIMEO_NEW and its kind (before
  * Linux 5.1, which has no MPTCP). */
+/* Is fd a socket the library converted from an AF_INET one? IPv6
+ * options fail there as on TCP (ip_setsockopt(): ENOPROTOOPT,
+ * ip_getsockopt(): EOPNOTSUPP), while the MPTCP socket answers
+ * IPV6_V6ONLY, IPV6_TRANSPARENT and IPV6_FREEBIND whatever its family,
+ * and refuses other IPv6 options with EOPNOTSUPP. */
+static bool converted_inet(int fd)
+{
+	ms_slot v = ms_peek(fd);
+	int domain = 0, e = errno;
+	socklen_t dlen = sizeof(domain);
+	bool yes = v && !ms_slot_is_rec(v) && ms_slot_kind(v) == MS_KIND_CONV &&
+		   ms_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain,
+				      &dlen) == 0 &&
+		   domain == AF_INET;
+
+	errno = e;
+	return yes;
+}
+
 /* TCP_DEFER_ACCEPT on a converted socket: the MPTCP socket ignores
  * every error of it (net/mptcp/sockopt.c: "See tcp.c: TCP_DEFER_ACCEPT
  * does not fail"), TCP's has two, EINVAL for a value shorter than an int,
@@ -907,6 +926,11 @@ static int setsockopt_via(setsockopt_fn real, int fd, int level, int name,
 	    ms_slot_kind(v) == MS_KIND_CONV &&
 	    (rc = defer_accept_error(val, len)) != 0) {
 		errno = rc;
+		return -1;
+	}
+	if (MS_UNLIKELY(v != 0 && level == IPPROTO_IPV6) &&
+	    converted_inet(fd)) {
+		errno = ENOPROTOOPT;
 		return -1;
 	}
 	rc = real(fd, level, name, val, len);
@@ -950,7 +974,13 @@ static int getsockopt_via(int (*real)(int, int, int, void *, socklen_t *),
 			  int fd, int level, int name, void *val,
 			  socklen_t *len)
 {
-	int rc = real(fd, level, name, val, len);
+	int rc;
+
+	if (MS_UNLIKELY(level == IPPROTO_IPV6) && converted_inet(fd)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	rc = real(fd, level, name, val, len);
 
 	if (MS_UNLIKELY(level == SOL_SOCKET && name == SO_PROTOCOL) &&
 	    rc == 0) {

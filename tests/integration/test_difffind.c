@@ -347,6 +347,40 @@ static void test_defer_accept_errors(void **state)
 	munmap(page, (size_t)pg);
 }
 
+/* ---- IPv6 options of a converted AF_INET listener ---- */
+
+/* TCP takes none and answers none (ENOPROTOOPT, EOPNOTSUPP); the MPTCP
+ * socket answered three, and refused others with EOPNOTSUPP. */
+static void test_ipv6_options_of_inet(void **state)
+{
+	static const int names[] = {IPV6_V6ONLY, IPV6_TRANSPARENT,
+				    IPV6_FREEBIND, IPV6_UNICAST_HOPS};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(bind_free(fd, AF_INET, LISTED_LO) > 0);
+	assert_int_equal(kproto(fd), with_lib() ? IPPROTO_MPTCP : IPPROTO_TCP);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int v = 7;
+		socklen_t l = sizeof(v);
+
+		errno = EDOM;
+		assert_int_equal(getsockopt(fd, IPPROTO_IPV6, names[i], &v, &l),
+				 -1);
+		assert_int_equal(errno, EOPNOTSUPP);
+		assert_int_equal(v, 7);
+		assert_int_equal(l, sizeof(v));
+		v = 1;
+		errno = EDOM;
+		assert_int_equal(
+			setsockopt(fd, IPPROTO_IPV6, names[i], &v, sizeof(v)),
+			-1);
+		assert_int_equal(errno, ENOPROTOOPT);
+	}
+	close(fd);
+}
+
 /* ---- F4: a client that binds a listed port ---- */
 
 /* The run of this program as "bound-client": binds a listed port,
@@ -414,6 +448,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_spawn_dup2_listener),
 		cmocka_unit_test(test_bound_client_is_named),
 		cmocka_unit_test(test_defer_accept_errors),
+		cmocka_unit_test(test_ipv6_options_of_inet),
 	};
 
 	if (argc == 2 && strcmp(argv[1], "bound-client") == 0)
