@@ -13,9 +13,7 @@
  *   and the client's connection are MPTCP.
  * - a setsockopt() that fails with the library, EOPNOTSUPP or ENOPROTOOPT,
  *   on a socket converted then (the "K setsockopt" line after it): MPTCP
- *   refuses the option (MPTCPSHIM_TOLERATE exists for these); and, while
- *   known.c lists it, TCP_DEFER_ACCEPT succeeding there where TCP failed
- *   (MPTCP ignores that option's errors).
+ *   refuses the option (MPTCPSHIM_TOLERATE exists for these).
  * A sanitizer's report on either standard error is a difference too.
  */
 #include "run.h"
@@ -193,9 +191,7 @@ const char *compare_runs(const struct run_result *base,
 			if (sscanf(l, "%*d setsockopt fd %d", &fd) == 1 &&
 			    strncmp(b, l, (size_t)(strchr(l, '=') - l)) == 0 &&
 			    (strstr(l, "= -1 EOPNOTSUPP") ||
-			     strstr(l, "= -1 ENOPROTOOPT") ||
-			     (kernel_defer &&
-			      strstr(l, "TCP_DEFER_ACCEPT = 0")))) {
+			     strstr(l, "= -1 ENOPROTOOPT"))) {
 				refused_at = line;
 			} else if (strncmp(b, "K ", 2) != 0 ||
 				   strncmp(l, "K ", 2) != 0 ||

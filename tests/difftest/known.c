@@ -36,7 +36,7 @@ static const struct known pending[] = {
 	{"21.3", OFF_KIND, OP_VFORK,
 	 "vfork() child's socket() erases a record"},
 	{"21.9", OFF_KIND, OP_ALTEXEC, "execve from a handler on an altstack"},
-	{"F7", OFF_UNSHARE, 0,
+	{"F8", OFF_UNSHARE, 0,
 	 "after close_range(CLOSE_RANGE_UNSHARE) in one thread, a conversion "
 	 "replaces the socket in that thread's table only"},
 	/* documented (b6b317a, one warning), so it stays here: the
@@ -51,16 +51,8 @@ static const struct known pending[] = {
 };
 static const int n_pending = sizeof(pending) / sizeof(pending[0]);
 
-bool kernel_defer;
-
 void known_apply(bool quiet)
 {
-	kernel_defer = true;
-	if (!quiet)
-		printf("difftest: tolerated: setsockopt(TCP_DEFER_ACCEPT) "
-		       "succeeds on a converted socket with any value pointer, "
-		       "EFAULT without the library (the kernel's MPTCP socket "
-		       "ignores its errors; difftest finding 5)\n");
 	for (int i = 0; i < n_pending; i++) {
 		const struct known *k = &pending[i];
 		const char *off = "closefrom(-1)";

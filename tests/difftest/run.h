@@ -66,11 +66,6 @@ extern struct gen_off gen_off;
  * of generated sequences (printed at the start), and replayed cases
  * marked with them are not held against the library. */
 void known_apply(bool quiet);
-/* A kernel difference of a converted socket, tolerated while known.c
- * says so (printed at the start): TCP_DEFER_ACCEPT succeeds on an MPTCP
- * socket whatever the value pointer (MPTCP ignores that option's errors
- * there). */
-extern bool kernel_defer;
 bool known_pending(const char *cases);
 
 #endif
