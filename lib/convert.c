@@ -279,7 +279,12 @@ void ms_msg_failure(struct ms_msg *m, const struct ms_failure *f)
 		return;
 	case MS_STAGE_SHARED:
 		ms_msg_str(m,
-			   f->shared & MS_SHARED_SENT
+			   f->shared & MS_SHARED_TABLE
+				   ? "a thread split the fd table "
+				     "(close_range() with "
+				     "CLOSE_RANGE_UNSHARE): the fd of "
+				     "another thread would not follow"
+			   : f->shared & MS_SHARED_SENT
 				   ? "the socket was sent to another process "
 				     "(SCM_RIGHTS) before bind(), and its "
 				     "copy there would not follow"

@@ -211,6 +211,36 @@ static void forget_one(int fd, ms_slot v, void *p)
 	ms_forget(fd);
 }
 
+_Atomic bool ms_tables_split;
+
+/* close_range(CLOSE_RANGE_UNSHARE) while other threads share the fd
+ * table gives this thread a copy: every socket made before is then in
+ * two tables, and a conversion would swap it in one only (the other
+ * threads would keep the TCP socket), and an fd number made later may
+ * name different sockets in different threads. So every candidate is
+ * shared from then on: it stays TCP, with its warning. Conversions are
+ * held back meanwhile, as for a fork(). */
+static int close_range_unshare(unsigned first, unsigned last, int flags)
+{
+	bool entered = ms_enter();
+	int rc, e;
+
+	if (entered)
+		ms_conversions_pause();
+	rc = ms_real.close_range(first, last, flags);
+	e = errno;
+	if (rc == 0) {
+		atomic_store(&ms_tables_split, true);
+		ms_mark_all_shared(MS_SHARED_TABLE, false);
+	}
+	if (entered) {
+		ms_conversions_resume();
+		ms_leave();
+	}
+	errno = e;
+	return rc;
+}
+
 MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	ms_ensure_init();
@@ -231,6 +261,15 @@ MS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 		    !ms_vfork_child() && (flags == 0 || ms_single_threaded()))
 			ms_table_walk_range(first, last, forget_one, NULL);
 		errno = saved;
+	}
+	if (MS_UNLIKELY(flags & (int)CLOSE_RANGE_UNSHARE) && ms_track_on &&
+	    !ms_vfork_child()) {
+		int saved = errno;
+		bool alone = ms_single_threaded();
+
+		errno = saved;
+		if (!alone)
+			return close_range_unshare(first, last, flags);
 	}
 	return ms_real.close_range(first, last, flags);
 }

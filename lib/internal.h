@@ -175,7 +175,10 @@ struct ms_epreg {
  * and of a candidate's tag alike. */
 #define MS_SHARED_FORK 0x10u /* inherited by a child (fork, posix_spawn) */
 #define MS_SHARED_SENT 0x20u /* sent to another process (SCM_RIGHTS) */
-#define MS_SHARED_MASK (MS_SHARED_FORK | MS_SHARED_SENT)
+#define MS_SHARED_TABLE                                                        \
+	0x80u /* in the fd tables of threads that                              \
+		 close_range(CLOSE_RANGE_UNSHARE) split */
+#define MS_SHARED_MASK (MS_SHARED_FORK | MS_SHARED_SENT | MS_SHARED_TABLE)
 #define MS_REC_HANDLER                                                         \
 	0x40u /* changed where the library could not follow                    \
 		 (a signal handler, a raw system call) */
@@ -332,6 +335,11 @@ unsigned ms_table_walk_range(unsigned lo, unsigned hi,
 
 /* fork() and posix_spawn() hold conversions back while fds are copied, so
  * that no conversion is half done in the child: */
+/* A thread of this process split the fd table (close_range() with
+ * CLOSE_RANGE_UNSHARE while other threads shared it): an fd number may
+ * name different sockets in different threads, so every candidate made
+ * from then on is shared (fdops.c). */
+extern _Atomic bool ms_tables_split;
 void ms_conversions_pause(void);
 void ms_conversions_resume(void);
 void ms_conversions_reset(void); /* in the child */

@@ -825,9 +825,13 @@ MS_EXPORT int socket(int domain, int type, int protocol)
 		int saved = errno;
 
 		if (is_candidate(domain, type, protocol))
-			ms_slot_store(fd, MS_KIND_CAND | (domain == AF_INET6
-								  ? MS_TAG_INET6
-								  : 0));
+			ms_slot_store(fd,
+				      MS_KIND_CAND |
+					      (domain == AF_INET6 ? MS_TAG_INET6
+								  : 0) |
+					      (atomic_load(&ms_tables_split)
+						       ? MS_SHARED_TABLE
+						       : 0));
 		else if (protocol == IPPROTO_MPTCP && ms_log_on(MS_LOG_DEBUG))
 			ms_slot_store(fd, MS_KIND_NATIVE);
 		else if (MS_UNLIKELY(ms_peek(fd) != 0))

@@ -148,6 +148,7 @@ static void in_child(void (*fn)(void))
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		fn();
+		fflush(stdout);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -309,6 +310,67 @@ static void test_spawn_dup2_listener(void **state)
 		spawn_moved(i & 1, i & 2, i & 4);
 }
 
+/* ---- F7: a candidate in two fd tables (CLOSE_RANGE_UNSHARE) ---- */
+
+struct lister {
+	pthread_barrier_t bound;
+	int fd, rc;
+};
+
+static void *listen_there(void *arg)
+{
+	struct lister *l = arg;
+
+	pthread_barrier_wait(&l->bound);
+	l->rc = listen(l->fd, 4);
+	return NULL;
+}
+
+static int accepting(int fd)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 ? v
+									: -1;
+}
+
+/* The main thread splits the fd table and binds a candidate made before
+ * to a listed port; another thread, on the old table, listen()s on it:
+ * one listening TCP socket, as without the library (converted, the main
+ * thread's fd would have been another socket, unbound). A candidate
+ * made after the split stays TCP too. */
+static void split_case(void)
+{
+	struct lister l = {.fd = socket(AF_INET, SOCK_STREAM, 0), .rc = -1};
+	pthread_t t;
+	int later;
+
+	if (l.fd < 0 || pthread_barrier_init(&l.bound, NULL, 2) != 0 ||
+	    pthread_create(&t, NULL, listen_there, &l) != 0)
+		_exit(2);
+	if (close_range(1000, 1001,
+			CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE) != 0 ||
+	    bind_free(l.fd, AF_INET, LISTED_LO) < 0)
+		_exit(3);
+	pthread_barrier_wait(&l.bound);
+	pthread_join(t, NULL);
+	printf("# split: listen %d, accepting %d, kernel protocol %d\n", l.rc,
+	       accepting(l.fd), kproto(l.fd));
+	if (l.rc != 0 || accepting(l.fd) != 1 || kproto(l.fd) != IPPROTO_TCP)
+		_exit(4);
+	later = socket(AF_INET, SOCK_STREAM, 0);
+	if (later < 0 || bind_free(later, AF_INET, LISTED_LO) < 0 ||
+	    kproto(later) != IPPROTO_TCP)
+		_exit(5);
+}
+
+static void test_split_table_stays_tcp(void **state)
+{
+	(void)state;
+	in_child(split_case);
+}
+
 /* ---- F5, F7: TCP_DEFER_ACCEPT's errors on a converted listener ---- */
 
 static void test_defer_accept_errors(void **state)
@@ -449,6 +511,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bound_client_is_named),
 		cmocka_unit_test(test_defer_accept_errors),
 		cmocka_unit_test(test_ipv6_options_of_inet),
+		cmocka_unit_test(test_split_table_stays_tcp),
 	};
 
 	if (argc == 2 && strcmp(argv[1], "bound-client") == 0)
