@@ -25,6 +25,12 @@ count_meson() { # build dir
 for l in open(sys.argv[1]):
     print(json.loads(l)["result"])' "$log")
 }
+# The differential tester's seeds and counts (tests/difftest), which
+# meson keeps in its log for passing tests.
+difftest_seeds() { # build dir
+	grep -h '^difftest: .*\(sequences\|seeds from\|replayed\|left out\)' \
+		"$1/meson-logs/testlog.txt" 2>/dev/null | awk '!seen[$0]++' || true
+}
 status=0
 
 echo "== build (warnings are errors)"
@@ -34,6 +40,7 @@ ninja -C build-ci
 echo "== unit and integration tests"
 meson test -C build-ci --print-errorlogs || status=1
 count_meson build-ci
+difftest_seeds build-ci
 
 echo "== the same tests under ASan + UBSan"
 rm -rf build-asan
@@ -43,6 +50,7 @@ ninja -C build-asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --print-errorlogs || status=1
 count_meson build-asan
+difftest_seeds build-asan
 
 echo "== the same tests under TSan (threads, fork; test_concurrency)"
 # gcc: its libtsan is a shared library the preloaded shim links to, so the

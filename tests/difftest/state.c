@@ -372,7 +372,7 @@ static void client(int L, int fam, const char *addr, int port)
 		socklen_t el = sizeof(err);
 
 		p = (struct pollfd){.fd = c, .events = POLLOUT};
-		poll(&p, 1, 5000);
+		poll(&p, 1, 10000);
 		getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el);
 		r = err ? -1 : 0;
 		errno = err;
@@ -389,7 +389,7 @@ static void client(int L, int fam, const char *addr, int port)
 		out("conn fd %d via %s: client write %s", L, addr,
 		    errno_name(errno));
 	p = (struct pollfd){.fd = L, .events = POLLIN};
-	r = poll(&p, 1, 5000);
+	r = poll(&p, 1, 10000);
 	out("conn fd %d via %s: connected, listener readable %d", L, addr,
 	    r == 1 && (p.revents & POLLIN));
 	epoll_round("after connect");
