@@ -131,7 +131,7 @@ static void forked_child(int i, const struct op *o)
 
 	errno = SENTINEL;
 	r = do_act(o->a, o->b, o->c, o->d);
-	out("%d child %s = %d %s", i, act_names[o->a % ACT_NKINDS], r,
+	out("%d child %s = %d %s", i, act_names[IDX(o->a, ACT_NKINDS)], r,
 	    errno_name(errno));
 	_exit(0);
 }
@@ -164,7 +164,7 @@ static void call_vfork(int i, const struct op *o)
 	report_child(i, "vfork", pid);
 	if (pid > 0)
 		out("%d vfork child %s = %d %s", i,
-		    act_names[o->a % ACT_NKINDS], vret, errno_name(verrno));
+		    act_names[IDX(o->a, ACT_NKINDS)], vret, errno_name(verrno));
 }
 
 static void call_spawn(int i, const struct op *o)
@@ -187,15 +187,28 @@ static void call_spawn(int i, const struct op *o)
 	out("%d posix_spawn = %d %s", i, r, errno_name(e));
 }
 
-static void call_system(int i)
+/* system(), or popen() and pclose() (a: 1): a shell that executes the
+ * probe. */
+static void call_system(int i, const struct op *o)
 {
 	char cmd[4200];
+	FILE *p;
 	int r;
 
 	snprintf(cmd, sizeof(cmd), "exec '%s' --probe system", self_path);
 	errno = SENTINEL;
-	r = system(cmd);
-	out("%d system = %#x %s", i, r, errno_name(errno));
+	if (!o->a) {
+		r = system(cmd);
+		out("%d system = %#x %s", i, r, errno_name(errno));
+		return;
+	}
+	p = popen(cmd, "r");
+	if (!p) {
+		out("%d popen = NULL %s", i, errno_name(errno));
+		return;
+	}
+	r = pclose(p);
+	out("%d popen, pclose = %#x %s", i, r, errno_name(errno));
 }
 
 static void call_altexec(int i, const struct op *o)
@@ -240,8 +253,16 @@ static void call_sendfd(int i, const struct op *o)
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &o->b, sizeof(int));
 	errno = SENTINEL;
-	r = (int)sendmsg(o->a, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-	out("%d sendmsg = %d %s", i, r, errno_name(errno));
+	if (o->d) {
+		struct mmsghdr mm = {.msg_hdr = m};
+
+		r = sendmmsg(o->a, &mm, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		r = r == 1 ? (int)mm.msg_len : r;
+	} else {
+		r = (int)sendmsg(o->a, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	out("%d %s = %d %s", i, o->d ? "sendmmsg" : "sendmsg", r,
+	    errno_name(errno));
 	if (r < 0)
 		return;
 	memset(&u, 0, sizeof(u));
@@ -258,7 +279,7 @@ static void call_setsockopt(int i, const struct op *o)
 {
 	unsigned char val[64];
 	socklen_t len = opt_value(o, val);
-	const struct opt_info *oi = &opts[o->b % n_opts];
+	const struct opt_info *oi = &opts[IDX(o->b, n_opts)];
 	void *p = NULL;
 	int r;
 
@@ -364,16 +385,16 @@ void call_op(int i, const struct op *o)
 		call_spawn(i, o);
 		return;
 	case OP_SYSTEM:
-		call_system(i);
+		call_system(i, o);
 		return;
 	case OP_SIGNAL:
-		sig_act = o->a % ACT_NKINDS == ACT_EXEC ? ACT_NONE : o->a;
+		sig_act = IDX(o->a, ACT_NKINDS) == ACT_EXEC ? ACT_NONE : o->a;
 		sig_b = o->b;
 		sig_c = o->c;
 		sig_d = o->d;
 		r = raise(SIGUSR1);
 		out("%d signal = %d handler %s = %d %s", i, r,
-		    act_names[sig_act % ACT_NKINDS], (int)sig_ret,
+		    act_names[IDX(sig_act, ACT_NKINDS)], (int)sig_ret,
 		    errno_name(sig_errno));
 		return;
 	case OP_ALTEXEC:

@@ -137,7 +137,7 @@ static bool no_fallback_reason(const struct seq *s)
 {
 	for (int i = 0; i < s->n; i++) {
 		const struct op *o = &s->ops[i];
-		int name = opts[o->b % n_opts].optname;
+		int name = opts[IDX(o->b, n_opts)].optname;
 
 		switch (o->kind) {
 		case OP_SOCKET:
@@ -149,10 +149,10 @@ static bool no_fallback_reason(const struct seq *s)
 		case OP_EPOLL_WAIT:
 			break;
 		case OP_SETSOCKOPT:
-			if (opts[o->b % n_opts].level == IPPROTO_TCP &&
+			if (opts[IDX(o->b, n_opts)].level == IPPROTO_TCP &&
 			    (name == TCP_USER_TIMEOUT || name == TCP_QUICKACK))
 				return false;
-			if (o->d % n_opt_lens != 0 || o->e == PTR_NONE ||
+			if (IDX(o->d, n_opt_lens) != 0 || o->e == PTR_NONE ||
 			    o->thread != 0)
 				return false;
 			break;

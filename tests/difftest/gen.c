@@ -292,6 +292,7 @@ static void gen_op(struct op *o, struct model *m)
 		    m->bound[o->b])
 			o->b = pick_fd(m, AF_UNIX);
 		o->c = pick_fd(m, AF_UNIX);
+		o->d = (int)rnd(2); /* sendmmsg() */
 		o->e = (int)rnd(2);
 		break;
 	case OP_FORK:
@@ -308,6 +309,7 @@ static void gen_op(struct op *o, struct model *m)
 		o->c = 3 + (int)rnd(10);
 		break;
 	case OP_SYSTEM:
+		o->a = (int)rnd(2); /* popen() */
 		break;
 	case OP_SIGNAL:
 		gen_act(o, m, false);

@@ -95,15 +95,15 @@ static const char workers[] =
 
 static void act_text(FILE *f, int act, int b, int c, int d)
 {
-	const struct addr_info *a = &addrs[c % n_addrs];
+	const struct addr_info *a = &addrs[IDX(c, n_addrs)];
 
-	switch (act % ACT_NKINDS) {
+	switch (IDX(act, ACT_NKINDS)) {
 	case ACT_CLOSE:
 		fprintf(f, "close(%d)", b);
 		break;
 	case ACT_BIND:
 		fprintf(f, "bind(%d, ADDR(%d, \"%s\", %d))", b, a->family,
-			a->addr, ports[d % n_ports]);
+			a->addr, ports[IDX(d, n_ports)]);
 		break;
 	case ACT_LISTEN:
 		fprintf(f, "listen(%d, 16)", b);
@@ -124,7 +124,7 @@ static void act_text(FILE *f, int act, int b, int c, int d)
 
 static void op_c(FILE *f, int i, const struct op *o)
 {
-	const struct addr_info *a = &addrs[o->b % n_addrs];
+	const struct addr_info *a = &addrs[IDX(o->b, n_addrs)];
 	unsigned char val[64];
 
 	/* errno is EDOM before each call: one changed on success shows */
@@ -134,7 +134,7 @@ static void op_c(FILE *f, int i, const struct op *o)
 		fprintf(f, "\tr = socket(%d, %#x, %d);\n", o->a, o->b, o->c);
 		break;
 	case OP_SETSOCKOPT: {
-		const struct opt_info *oi = &opts[o->b % n_opts];
+		const struct opt_info *oi = &opts[IDX(o->b, n_opts)];
 		socklen_t len = opt_value(o, val);
 
 		if (len > 64)
@@ -157,7 +157,7 @@ static void op_c(FILE *f, int i, const struct op *o)
 	case OP_CONNECT:
 		fprintf(f, "\tr = %s(%d, ADDR(%d, \"%s\", %d));\n",
 			kinds[o->kind].name, o->a, a->family, a->addr,
-			ports[o->c % n_ports]);
+			ports[IDX(o->c, n_ports)]);
 		break;
 	case OP_LISTEN:
 		fprintf(f, "\tr = listen(%d, %d);\n", o->a, o->b);
@@ -225,15 +225,17 @@ static void op_c(FILE *f, int i, const struct op *o)
 			"\t\tc->cmsg_type = SCM_RIGHTS;\n"
 			"\t\tc->cmsg_len = CMSG_LEN(sizeof(int));\n"
 			"\t\tmemcpy(CMSG_DATA(c), &sent, sizeof(int));\n"
-			"\t\tr = sendmsg(%d, &m, MSG_DONTWAIT | "
-			"MSG_NOSIGNAL);\n"
+			"\t\tstruct mmsghdr mm = {.msg_hdr = m};\n"
+			"\t\tr = %s(%d, %s, MSG_DONTWAIT | MSG_NOSIGNAL);\n"
 			"\t\tm.msg_controllen = sizeof(cb);\n"
 			"\t\tif (r > 0 && recvmsg(%d, &m, MSG_DONTWAIT%s) > 0 "
 			"&&\n"
 			"\t\t    (c = CMSG_FIRSTHDR(&m)))\n"
 			"\t\t\tmemcpy(&got, CMSG_DATA(c), sizeof(int));\n"
 			"\t\tprintf(\"received fd %%d\\n\", got);\n\t}\n",
-			o->b, o->a, o->c, o->e ? " | MSG_CMSG_CLOEXEC" : "");
+			o->b, o->d ? "sendmmsg" : "sendmsg", o->a,
+			o->d ? "&mm, 1" : "&m", o->c,
+			o->e ? " | MSG_CMSG_CLOEXEC" : "");
 		break;
 	case OP_FORK:
 	case OP_RAWFORK:
@@ -268,7 +270,12 @@ static void op_c(FILE *f, int i, const struct op *o)
 			o->a ? "&fa" : "NULL");
 		break;
 	case OP_SYSTEM:
-		fprintf(f, "\tr = system(\"exec /proc/$PPID/exe probe\");\n");
+		if (o->a)
+			fprintf(f, "\tr = pclose(popen(\"exec /proc/$PPID/exe "
+				   "probe\", \"r\"));\n");
+		else
+			fprintf(f, "\tr = system(\"exec /proc/$PPID/exe "
+				   "probe\");\n");
 		break;
 	case OP_SIGNAL:
 		fprintf(f, "\tsig_op = %d;\n\tr = raise(SIGUSR1);\n", i);
@@ -314,7 +321,7 @@ static void handlers(FILE *f, const struct seq *s)
 		if (o->kind != OP_SIGNAL)
 			continue;
 		fprintf(f, "\tcase %d:\n\t\tr = ", i);
-		act_text(f, o->a % ACT_NKINDS == ACT_EXEC ? ACT_NONE : o->a,
+		act_text(f, IDX(o->a, ACT_NKINDS) == ACT_EXEC ? ACT_NONE : o->a,
 			 o->b, o->c, o->d);
 		fprintf(f, ";\n\t\tbreak;\n");
 	}

@@ -39,12 +39,12 @@ enum op_kind {
 	OP_EPOLL_CREATE,
 	OP_EPOLL_CTL,  /* a epoll fd, b op, c fd, d events */
 	OP_SOCKETPAIR, /* a type */
-	OP_SENDFD,     /* a sender, b fd sent, c receiver */
+	OP_SENDFD,     /* a sender, b fd sent, c receiver; d: sendmmsg() */
 	OP_FORK,       /* a action, b c d its arguments (see act_*) */
 	OP_RAWFORK,    /* same, with _Fork() */
 	OP_VFORK,      /* same in a vfork() child, then e: 0 exec, 1 _exit */
 	OP_SPAWN,      /* a: 0 plain, 1 with a dup2(b, c) file action */
-	OP_SYSTEM,     /* system("exec difftest --probe") */
+	OP_SYSTEM,     /* system("exec difftest --probe"); a: popen() */
 	OP_SIGNAL,     /* action a (b c d) run by a SIGUSR1 handler */
 	OP_ALTEXEC,    /* child: handler on an a-KiB altstack execs probe */
 	OP_EPOLL_WAIT, /* a epoll fd; timeout 0 */
@@ -70,6 +70,9 @@ enum ptr_kind {
 	PTR_NONE, /* a PROT_NONE page */
 	PTR_NKINDS
 };
+
+/* An index into a table of n from any int a sequence file may hold. */
+#define IDX(v, n) ((int)((unsigned)(v) % (unsigned)(n)))
 
 struct op {
 	int kind;

@@ -125,9 +125,9 @@ const int n_opt_lens = sizeof(opt_lens) / sizeof(opt_lens[0]);
 socklen_t opt_value(const struct op *o, unsigned char val[64])
 {
 	static const char *const cc[] = {"reno", "cubic", "nope"};
-	const struct opt_info *oi = &opts[o->b % n_opts];
-	int v = opt_vals[o->c % n_opt_vals];
-	int len = opt_lens[o->d % n_opt_lens];
+	const struct opt_info *oi = &opts[IDX(o->b, n_opts)];
+	int v = opt_vals[IDX(o->c, n_opt_vals)];
+	int len = opt_lens[IDX(o->d, n_opt_lens)];
 	size_t natural = sizeof(int);
 
 	memset(val, 0, 64);
@@ -137,8 +137,8 @@ socklen_t opt_value(const struct op *o, unsigned char val[64])
 		memcpy(val, &l, sizeof(l));
 		natural = sizeof(l);
 	} else if (oi->kind == 2) {
-		natural = strlen(cc[o->c % 3]);
-		memcpy(val, cc[o->c % 3], natural);
+		natural = strlen(cc[IDX(o->c, 3)]);
+		memcpy(val, cc[IDX(o->c, 3)], natural);
 	} else {
 		memcpy(val, &v, sizeof(v));
 	}
@@ -175,8 +175,8 @@ const int n_events = sizeof(events) / sizeof(events[0]);
 
 socklen_t make_addr(int ai, int pi, struct sockaddr_storage *ss)
 {
-	const struct addr_info *a = &addrs[ai % n_addrs];
-	int port = ports[pi % n_ports];
+	const struct addr_info *a = &addrs[IDX(ai, n_addrs)];
+	int port = ports[IDX(pi, n_ports)];
 
 	memset(ss, 0, sizeof(*ss));
 	if (a->family == AF_INET) {
