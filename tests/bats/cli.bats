@@ -356,9 +356,14 @@ os.setxattr(sys.argv[1], "security.capability",
 
 # ---- enable / disable ----
 
+# A root file system with merged /usr, as Debian 12 and 13 have: /lib is
+# a link to usr/lib. The units are in usr/lib/systemd/system, the one
+# directory systemd 257's `systemd-analyze verify --root` reads (252 read
+# an unmerged lib/systemd/system too); $ROOT/lib/... reaches them.
 make_root() {
 	ROOT=$TMP/root
-	mkdir -p "$ROOT/lib/systemd/system" "$ROOT/usr/bin"
+	mkdir -p "$ROOT/usr/lib/systemd/system" "$ROOT/usr/bin"
+	ln -s usr/lib "$ROOT/lib"
 	printf '#!/bin/sh\nexit 0\n' >"$ROOT/usr/bin/demo"
 	chmod 755 "$ROOT/usr/bin/demo"
 	cat >"$ROOT/lib/systemd/system/demo.service" <<-'EOF'

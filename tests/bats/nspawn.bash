@@ -1,11 +1,13 @@
 # shellcheck shell=bash
-# A Debian 12 machine with systemd as PID 1, for the bats suites: the root
-# file system cached by scripts/rootfs.sh, booted with systemd-nspawn
+# A Debian 12 (or, with MPTCPSHIM_RELEASE=trixie, 13) machine with systemd
+# as PID 1, for the bats suites: the root file system cached by
+# scripts/rootfs.sh --release $MPTCPSHIM_RELEASE (default bookworm), booted with systemd-nspawn
 # (--private-network, --volatile=overlay: the container writes only to a
 # tmpfs, the unpacked tree stays as built), commands run inside with
 # nsenter. Load after common. Needs root.
 #
 #   ct_rootfs KIND          the cached tree (scripts/rootfs.sh --dir KIND,
+#                           of $CT_RELEASE;
 #                           built if missing); skips only when it cannot be
 #                           built on this machine
 #   ct_boot NAME [unified|hybrid] [NSPAWN-ARGS...]
@@ -23,6 +25,7 @@
 # failed test. Share files with the container through
 # $CT_STATE/share, mounted read-only at /mnt/mptcpshim inside.
 
+CT_RELEASE=${MPTCPSHIM_RELEASE:-bookworm}
 CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CT_STATE=${BATS_FILE_TMPDIR:-/tmp}/ct
 CT_SHARE=$CT_STATE/share
@@ -35,11 +38,11 @@ ct_rootfs() { # KIND
 	}
 	mkdir -p "$CT_SHARE"
 	log=$CT_STATE/rootfs.log
-	if ! CT_ROOT=$("$TOP/scripts/rootfs.sh" --dir "$kind" 2>"$log"); then
+	if ! CT_ROOT=$("$TOP/scripts/rootfs.sh" --dir --release "$CT_RELEASE" "$kind" 2>"$log"); then
 		# Only an archive that cannot be reached is a reason to skip:
 		# anything else is a failure to look at.
 		if grep -Eq "Temporary failure resolving|Could not resolve|Failed to fetch|Unable to connect|Network is unreachable" "$log"; then
-			skip "the Debian archive is not reachable, so the root file system cannot be built here; build it with: scripts/rootfs.sh $kind"
+			skip "the Debian archive is not reachable, so the root file system cannot be built here; build it with: scripts/rootfs.sh --release $CT_RELEASE $kind"
 		fi
 		cat "$log" >&2
 		return 1

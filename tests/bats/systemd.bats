@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
-# The administrator's path under a real systemd: a Debian 12 container
-# (scripts/rootfs.sh systemd, booted by systemd-nspawn with systemd as
-# PID 1, private network, volatile overlay) gets the project's .deb with
-# `apt-get install ./mptcpshim_*.deb`, then `mptcpshim enable nginx`,
-# `systemctl restart`, reload, `status --unit`, `disable`, `systemctl
+# The administrator's path under a real systemd: a Debian 12 container, or
+# with MPTCPSHIM_RELEASE=trixie a Debian 13 one (systemd 252 or 257;
+# scripts/rootfs.sh --release R systemd, booted by systemd-nspawn with
+# systemd as PID 1, private network, volatile overlay) gets the project's
+# .deb built on that release (here, or MPTCPSHIM_DEB from
+# scripts/release-test.sh) with `apt-get install ./mptcpshim_*.deb`, then
+# `mptcpshim enable nginx`, `systemctl restart`, reload, `status --unit`, `disable`, `systemctl
 # revert`, other units' LD_PRELOAD, EnvironmentFile=, a later drop-in, a
 # template instance, and `status --unit` on unified and hybrid cgroups.
 #
@@ -33,6 +35,12 @@ setup_file() {
 	need_root
 	need_mptcp
 	ct_rootfs systemd
+	# Another release's container gets the .deb built on that release.
+	if [ "$CT_RELEASE" != "$(. /etc/os-release && echo "$VERSION_CODENAME")" ] &&
+		[ -z "${MPTCPSHIM_DEB:-}" ]; then
+		echo "MPTCPSHIM_RELEASE=$CT_RELEASE needs MPTCPSHIM_DEB, the .deb built there (scripts/release-test.sh --deb-out DIR $CT_RELEASE)" >&2
+		return 1
+	fi
 	deb_build
 	cp "$DEB" "$CT_SHARE/"
 	write_client "$CT_SHARE/mptcp-client.py"
@@ -140,9 +148,17 @@ write_units() {
 		ExecStart=/usr/bin/python3 -m http.server 8090 --bind 127.0.0.1 --directory /mnt/mptcpshim
 	EOF
 	# an "editor" for systemctl edit: writes an override setting LD_PRELOAD
+	# systemd 257 passes the cursor's line first (+4 FILE) and keeps only
+	# what is written between the markers of the file it gives; 252 gives
+	# the file alone.
 	cat >"$1/edit-override" <<-EOF
 		#!/bin/sh
-		printf '[Service]\nEnvironment=LD_PRELOAD=%s\n' "$OTHER" >"\$1"
+		for f; do :; done
+		if grep -q '^### Anything between here' "\$f"; then
+			sed -i '/^### Anything between here/a [Service]\nEnvironment=LD_PRELOAD=$OTHER' "\$f"
+		else
+			printf '[Service]\nEnvironment=LD_PRELOAD=%s\n' "$OTHER" >"\$f"
+		fi
 	EOF
 	chmod 755 "$1/edit-override"
 	cat >"$1/pyweb-quiet.service" <<-EOF
@@ -234,11 +250,13 @@ status_lists_nginx() {
 	[[ "${lines[0]}${lines[1]}" =~ \[::\]:80\ +MPTCP ]]
 }
 
-@test "apt-get install ./mptcpshim_*.deb in a booted Debian 12: command and library there, nginx untouched" {
+@test "apt-get install ./mptcpshim_*.deb in a booted Debian 12 or 13: command and library there, nginx untouched" {
 	run ct_sh 'cd /mnt/mptcpshim && apt-get install -y --no-install-recommends ./mptcpshim_*.deb'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(ct dpkg-query -W -f='${db:Status-Abbrev}' mptcpshim)" = "ii " ]
+	# the package of the container's own release: 0.1.0-1~debNu1
+	[[ "$(ct dpkg-query -W -f='${Version}' mptcpshim)" == *"~deb$(ct_sh '. /etc/os-release && echo "$VERSION_ID"')u1" ]]
 	[ "$(ct readlink -f "$LIB")" = "$(ct readlink -f "/usr/lib/$MA/libmptcpshim.so.0")" ]
 	ct test -x /usr/bin/mptcpshim
 	ct mptcpshim check >/dev/null
@@ -458,7 +476,8 @@ enable_keeps_other() {
 	run ct systemctl revert nginx
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"Removed \"$DROPIN\""* ]]
+	# systemd 252 quotes the path with ", 257 with '
+	[[ "$output" == *"Removed \"$DROPIN\""* || "$output" == *"Removed '$DROPIN'"* ]]
 	ct test ! -e /etc/systemd/system/nginx.service.d
 	[[ "$(env_of nginx)" != *LD_PRELOAD* ]]
 	ct systemctl restart nginx
