@@ -31,6 +31,39 @@ BT=49011 # backend the server reaches, not named in MPTCPSHIM_CONNECT
 # shellcheck disable=SC2034
 BM=49012 # backend the server reaches, named in MPTCPSHIM_CONNECT
 
+# The servers that drop privileges (postgres, redis, ...) load the library
+# as their own users, who may not reach the build directory: a clone under
+# /root is mode 0700. Called from setup_file: the library is copied into
+# a temporary directory anyone can read, and $SRV_SHIM names the copy
+# (exported: the tests run in other processes).
+srv_lib_setup() {
+	SRV_LIB_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/mptcpshim-lib.XXXXXX")
+	chmod 755 "$SRV_LIB_DIR"
+	cp "$SHIM" "$SRV_LIB_DIR/libmptcpshim.so"
+	chmod 644 "$SRV_LIB_DIR/libmptcpshim.so"
+	SRV_SHIM=$SRV_LIB_DIR/libmptcpshim.so
+	export SRV_SHIM SRV_LIB_DIR
+}
+
+srv_lib_teardown() {
+	[ -z "${SRV_LIB_DIR:-}" ] || rm -rf "$SRV_LIB_DIR"
+}
+
+# The version of the release's PostgreSQL server (15 on Debian 12, 17 on
+# 13): the highest one installed.
+srv_pg_major() {
+	local d
+	d=$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/postgres' 2>/dev/null |
+		sort -V | tail -n 1)
+	d=${d#/usr/lib/postgresql/}
+	echo "${d%%/*}"
+}
+
+# Debian's python3.N package behind $SRV_PY (3.11 on Debian 12, 3.13 on 13).
+srv_py_package() {
+	"$SRV_PY" -c 'import sys; print("python3.%d" % sys.version_info[1])'
+}
+
 srv_setup() {
 	SRV_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/mptcpshim-srv.XXXXXX")
 	# Servers drop privileges: their users must reach their files.
@@ -231,7 +264,7 @@ srv_exec() {
 	done
 	shift
 	timeout "$seconds" ip netns exec "$SRV_NS" unshare --ipc --mount --propagation private \
-		env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null "${vars[@]}" "$@" \
+		env LD_PRELOAD="${SRV_SHIM:?srv_lib_setup in setup_file}" MPTCPSHIM_CONFIG=/dev/null "${vars[@]}" "$@" \
 		>>"$SRV_DIR/$name.out" 2>&1 </dev/null 3>&-
 }
 

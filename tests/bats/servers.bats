@@ -37,6 +37,11 @@ setup_file() {
 		printf '#meta\tdebian\t%s\n' "$(cat /etc/debian_version 2>/dev/null || echo '?')"
 		printf '#meta\tcommit\t%s\n' "$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
 	} >"$SRV_RESULTS"
+	srv_lib_setup
+}
+
+teardown_file() {
+	srv_lib_teardown
 }
 
 setup() {
@@ -678,8 +683,11 @@ teardown() {
 # SIGHUP (pg_ctl reload, Debian's ExecReload): configuration files read
 # again; listen_addresses and port need a restart, the sockets stay.
 @test "postgresql: listeners, a SQL query, reload, dblink outbound" {
-	local bin=/usr/lib/postgresql/15/bin
-	row_start postgresql "$(pkg_version postgresql-15)" "SO_REUSEADDR IPV6_V6ONLY" - \
+	local pg bin
+	pg=$(srv_pg_major)
+	[ -n "$pg" ] || skip "no PostgreSQL server under /usr/lib/postgresql (scripts/install-deps.sh installs it)"
+	bin=/usr/lib/postgresql/$pg/bin
+	row_start postgresql "$(pkg_version "postgresql-$pg")" "SO_REUSEADDR IPV6_V6ONLY" - \
 		"TCP_NODELAY SO_KEEPALIVE" "TCP_NODELAY SO_KEEPALIVE"
 	mkdir "$SRV_DIR/pg" "$SRV_DIR/sock"
 	chown postgres "$SRV_DIR/pg" "$SRV_DIR/sock"
@@ -748,7 +756,7 @@ teardown() {
 #   setsockopt(SO_REUSEADDR, [1]); bind(); listen(5)
 # Accepted: no option. No reload, no outbound connection.
 @test "python3 -m http.server: listeners, GET" {
-	row_start "python3 -m http.server" "$(pkg_version python3.11)" "IPV6_V6ONLY SO_REUSEADDR" - - -
+	row_start "python3 -m http.server" "$(pkg_version "$(srv_py_package)")" "IPV6_V6ONLY SO_REUSEADDR" - - -
 	mkdir "$SRV_DIR/www"
 	echo "hello from python" >"$SRV_DIR/www/index.html"
 	local addr port
