@@ -24,7 +24,7 @@ DEB_PKG=mptcpshim
 copy_tree() {
 	local dest=$1
 	mkdir -p "$dest"
-	_tree_files | tar --null -T - -C "$TOP" -cf - | tar -C "$dest" -xf -
+	_tree_files | tar -C "$TOP" --null -T - -cf - | tar -C "$dest" -xf -
 }
 
 # NUL-separated list of the tree's files, relative to $TOP, sorted.
