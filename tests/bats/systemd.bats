@@ -46,6 +46,16 @@ setup_file() {
 	write_client "$CT_SHARE/mptcp-client.py"
 	write_units "$CT_SHARE/units"
 	ct_boot main unified
+	no_start_limit
+}
+
+# The tests restart nginx more often than systemd's default start limit
+# allows (5 starts in 10 s; then "start of the service was attempted too
+# often"): a fast machine hit it. No limit in the test container.
+no_start_limit() {
+	ct_sh 'mkdir -p /etc/systemd/system.conf.d &&
+		printf "[Manager]\nDefaultStartLimitIntervalSec=0\n" >/etc/systemd/system.conf.d/50-mptcpshim-tests.conf &&
+		systemctl daemon-reexec'
 }
 
 teardown_file() {
@@ -537,6 +547,7 @@ enable_keeps_other() {
 		skip "this host mounts cgroup v2 only (/sys/fs/cgroup is cgroup2fs): no v1 hierarchies for a hybrid container"
 	fi
 	ct_boot hybrid hybrid
+	no_start_limit
 	# it really is hybrid: v1 hierarchies, the v2 one under unified/
 	[ "$(ct stat -f -c %T /sys/fs/cgroup)" = tmpfs ]
 	[ "$(ct stat -f -c %T /sys/fs/cgroup/unified)" = cgroup2fs ]
