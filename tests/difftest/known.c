@@ -43,9 +43,6 @@ static const struct known pending[] = {
 	 "a socket converted before close_range(CLOSE_RANGE_UNSHARE), then "
 	 "closed in another thread's table, answers SO_PROTOCOL 262 in this "
 	 "thread's (documented)"},
-	{"F9", OFF_UNSHARE, 0,
-	 "after close_range(CLOSE_RANGE_UNSHARE), a close() that fails "
-	 "(EBADF) in another thread's table forgets a converted socket"},
 	/* documented (b6b317a, one warning), so it stays here: the
 	 * kernel's differences remain */
 	{"F4", OFF_BOUND_CONNECT, 0,

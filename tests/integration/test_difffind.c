@@ -365,10 +365,60 @@ static void split_case(void)
 		_exit(5);
 }
 
+struct closer {
+	pthread_barrier_t split, moved;
+	int fd, rc, e;
+};
+
+static void *close_there(void *arg)
+{
+	struct closer *c = arg;
+
+	pthread_barrier_wait(&c->split);
+	pthread_barrier_wait(&c->moved);
+	errno = 0;
+	c->rc = close(c->fd);
+	c->e = errno;
+	return NULL;
+}
+
+/* F9: a listener converted before the split is dup3()ed in the main
+ * thread's table; another thread's close() of the new number fails with
+ * EBADF (its table lacks it) and must not make the main thread's fd
+ * answer IPPROTO_MPTCP. */
+static void split_close_case(void)
+{
+	struct closer c = {.fd = 200, .rc = 0};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), p = -1;
+	socklen_t l = sizeof(p);
+	pthread_t t;
+
+	if (fd < 0 || bind_free(fd, AF_INET6, LISTED_LO) < 0 ||
+	    pthread_barrier_init(&c.split, NULL, 2) != 0 ||
+	    pthread_barrier_init(&c.moved, NULL, 2) != 0 ||
+	    pthread_create(&t, NULL, close_there, &c) != 0)
+		_exit(2);
+	if (close_range(1000, 1001,
+			CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE) != 0)
+		_exit(3);
+	pthread_barrier_wait(&c.split);
+	if (dup3(fd, c.fd, 0) != c.fd)
+		_exit(4);
+	pthread_barrier_wait(&c.moved);
+	pthread_join(t, NULL);
+	if (getsockopt(c.fd, SOL_SOCKET, SO_PROTOCOL, &p, &l) != 0)
+		_exit(5);
+	printf("# split close: close %d (%s) there, SO_PROTOCOL %d here\n",
+	       c.rc, strerrorname_np(c.e), p);
+	if (c.rc != -1 || c.e != EBADF || p != IPPROTO_TCP)
+		_exit(6);
+}
+
 static void test_split_table_stays_tcp(void **state)
 {
 	(void)state;
 	in_child(split_case);
+	in_child(split_close_case);
 }
 
 /* ---- F5, F7: TCP_DEFER_ACCEPT's errors on a converted listener ---- */
