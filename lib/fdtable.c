@@ -32,22 +32,6 @@ _Atomic unsigned ms_slots_end;
 
 static __thread unsigned depth __attribute__((tls_model("initial-exec")));
 
-/* The process whose memory this is. A vfork() child shares it (and runs
- * no atfork handler): its close() and dup2() must not change the parent's
- * table - CPython's subprocess closes every fd with close_range() in a
- * vfork child. */
-static pid_t owner_pid;
-
-void ms_set_owner(void)
-{
-	owner_pid = getpid();
-}
-
-bool ms_vfork_child(void)
-{
-	return getpid() != owner_pid;
-}
-
 bool ms_enter(void)
 {
 	if (depth)
@@ -513,22 +497,6 @@ void ms_mark_all_shared(unsigned why, bool inheritable_only)
 	ms_table_walk(mark_one, &m);
 }
 
-void ms_after_fork_child(void)
-{
-	ms_set_owner();
-	/* The threads that held record locks are in the parent. */
-	unsigned n = atomic_load(&narenas);
-
-	for (unsigned i = 0; i < n && i < MAX_ARENAS; i++) {
-		struct ms_rec *a = atomic_load(&arenas[i]);
-
-		for (unsigned j = 0; a && j < ARENA_RECS; j++)
-			atomic_store(&a[j].lock, 0);
-	}
-	depth = 0;
-	ms_mark_all_shared(MS_SHARED_FORK, false);
-}
-
 /* ---- the library's own fds ---- */
 
 /* While the library holds an fd of its own (the conversion's new socket,
@@ -603,6 +571,32 @@ void ms_numbered_end(void)
 {
 	atomic_fetch_sub(&numbered, 1);
 	numbered_here--;
+}
+
+void ms_table_adopt(void)
+{
+	/* The threads that held record locks are in the parent. */
+	unsigned n = atomic_load(&narenas);
+
+	for (unsigned i = 0; i < n && i < MAX_ARENAS; i++) {
+		struct ms_rec *a = atomic_load(&arenas[i]);
+
+		for (unsigned j = 0; a && j < ARENA_RECS; j++)
+			atomic_store(&a[j].lock, 0);
+	}
+	/* Their shares of the counts of the library's own fds and of dup2()
+	 * calls under way too (this thread keeps its own: a handler that
+	 * interrupted it in the parent may have forked). */
+	atomic_store(&own_fds, own_here);
+	atomic_store(&numbered, numbered_here);
+	ms_mark_all_shared(MS_SHARED_FORK, false);
+}
+
+void ms_after_fork_child(void)
+{
+	ms_set_owner();
+	depth = 0;
+	ms_table_adopt();
 }
 
 /* ---- conversions and fork() ---- */

@@ -260,10 +260,16 @@ static inline ms_slot ms_peek(int fd)
  * returns false then; otherwise it marks the thread until ms_leave(). */
 bool ms_enter(void);
 void ms_leave(void);
-/* Is this a vfork() child (it shares the parent's memory)? A system call:
- * for the paths that would change the table only. */
+/* child.c: is this a vfork() child, or another process that shares the
+ * memory of the table's owner? Then it must change nothing there and take
+ * no lock. A system call: for the paths that would change the table only.
+ * A child of _Fork() or a raw fork takes its copy of the table over on
+ * the way (as fork()'s child does: its inherited candidates are shared). */
 bool ms_vfork_child(void);
-void ms_set_owner(void); /* at load */
+/* In such a child: may the owner's fd of this number be the same open
+ * file (a kcmp() system call; true if it cannot tell)? */
+bool ms_owner_has_file(int fd);
+void ms_set_owner(void); /* at load, and in fork()'s child */
 void ms_spin(unsigned *n);
 
 /* A slot for fd, allocating its chunk (mmap) if needed; NULL if that fails. */
@@ -304,7 +310,10 @@ int ms_dup_call(int from, int to, int (*call)(int, int, int, int), int a1,
 /* Marks every candidate as shared (why: MS_SHARED_*); with
  * inheritable_only, only those without FD_CLOEXEC. */
 void ms_mark_all_shared(unsigned why, bool inheritable_only);
-/* In the child of fork(): frees the locks held by the parent's threads. */
+/* In the child of fork(): frees the locks held by the parent's threads
+ * and marks every candidate shared; ms_after_fork_child() also leaves
+ * the library. */
+void ms_table_adopt(void);
 void ms_after_fork_child(void);
 
 void ms_track_setsockopt(struct ms_rec *rec, int level, int name,

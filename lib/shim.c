@@ -188,6 +188,7 @@ enum once_kind {
 	ONCE_ELSEWHERE,	   /* the port is listed, but for another address */
 	ONCE_NATIVE,	   /* the program made the socket MPTCP itself */
 	ONCE_CLIENT,	   /* a socket converted at bind() connect()s */
+	ONCE_ALWAYS,	   /* a vfork() child's: the table is the parent's */
 };
 
 /* A key: kind, family, port, address. Slots are claimed with a
@@ -258,7 +259,7 @@ static void report_once(enum ms_log_level l, enum once_kind kind,
 {
 	struct ms_msg m;
 
-	if (!ms_log_on(l) || !first_time_for(kind, sa))
+	if (!ms_log_on(l) || (kind != ONCE_ALWAYS && !first_time_for(kind, sa)))
 		return;
 	ms_msg_begin(&m, l);
 	ms_msg_str(&m, pre);
@@ -405,10 +406,14 @@ static int bind_native(int fd, const struct sockaddr *sa, socklen_t len)
  * mode, as after any other failure. taint 0: the socket is the library's
  * no more once bound; otherwise it is marked with these bits (a signal
  * handler's call: the record may be held by the code it interrupted, and
- * is left as it is). An address the kernel refuses gets its answer. */
+ * is left as it is). child: a vfork() child's call, which changes nothing
+ * in the parent's memory (not even the once-per-address list: the child
+ * says it for itself). An address the kernel refuses gets its answer. */
 static int bind_unconverted(int fd, const struct sockaddr *sa, socklen_t len,
-			    const struct ms_failure *f, unsigned taint)
+			    const struct ms_failure *f, unsigned taint,
+			    bool child)
 {
+	const enum once_kind kind = child ? ONCE_ALWAYS : ONCE_BIND;
 	struct sockaddr_storage ss;
 	const socklen_t mlen = sizeof(ss);
 	int domain = 0, rc, e = errno;
@@ -424,7 +429,7 @@ static int bind_unconverted(int fd, const struct sockaddr *sa, socklen_t len,
 		 ms_portlist_match(&cfg.ports, (void *)&ss, mlen);
 
 	if (listed && cfg.strict) {
-		report_once(MS_LOG_ERROR, ONCE_BIND, (void *)&ss, mlen, "",
+		report_once(MS_LOG_ERROR, kind, (void *)&ss, mlen, "",
 			    ": bind() fails (strict mode): ", f);
 		errno = f->err;
 		return -1;
@@ -433,14 +438,17 @@ static int bind_unconverted(int fd, const struct sockaddr *sa, socklen_t len,
 	if (rc == 0) {
 		int saved = errno;
 
-		if (taint)
+		if (child)
+			;
+		else if (taint)
 			ms_taint(fd, taint);
 		else
 			ms_slot_store(fd, 0);
 		if (listed) {
-			ms_count_stayed_tcp();
-			report_once(MS_LOG_WARN, ONCE_BIND, (void *)&ss, mlen,
-				    "", ": staying TCP: ", f);
+			if (!child)
+				ms_count_stayed_tcp();
+			report_once(MS_LOG_WARN, kind, (void *)&ss, mlen, "",
+				    ": staying TCP: ", f);
 		}
 		errno = saved;
 	}
@@ -466,7 +474,7 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 					   .err = ENOMEM};
 
 		ms_leave();
-		return bind_unconverted(fd, sa, len, &nomem, 0);
+		return bind_unconverted(fd, sa, len, &nomem, 0, false);
 	}
 	case MS_HOLD_LOCKED:
 		break;
@@ -579,6 +587,17 @@ MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 	v = ms_peek(fd);
 	if (MS_LIKELY(v == 0) || !ms_track_on)
 		return ms_real.bind(fd, sa, len);
+	if (MS_UNLIKELY(ms_vfork_child())) {
+		/* It runs in the parent's memory: no conversion, no change. */
+		struct ms_failure f = {.stage = MS_STAGE_SHARED,
+				       .err = EOPNOTSUPP,
+				       .shared = MS_SHARED_FORK};
+
+		if (!ms_slot_is_rec(v) && ms_slot_kind(v) != MS_KIND_CAND &&
+		    ms_slot_kind(v) != MS_KIND_NOMEM)
+			return ms_real.bind(fd, sa, len);
+		return bind_unconverted(fd, sa, len, &f, 0, true);
+	}
 	if (!ms_slot_is_rec(v) && ms_slot_kind(v) == MS_KIND_NATIVE)
 		return bind_native(fd, sa, len);
 	if (!ms_enter()) {
@@ -593,7 +612,7 @@ MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 		if (!ms_slot_is_rec(v) && ms_slot_kind(v) != MS_KIND_CAND &&
 		    ms_slot_kind(v) != MS_KIND_NOMEM)
 			return ms_real.bind(fd, sa, len);
-		return bind_unconverted(fd, sa, len, &h, MS_REC_HANDLER);
+		return bind_unconverted(fd, sa, len, &h, MS_REC_HANDLER, false);
 	}
 	return bind_candidate(fd, sa, len);
 }
@@ -779,7 +798,8 @@ static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
 	v = ms_peek(fd);
 	if (MS_UNLIKELY(ms_slot_kind(v) == MS_KIND_BOUND) &&
 	    !ms_slot_is_rec(v) && ms_track_on)
-		return connect_bound(fd, v, sa, len);
+		return ms_vfork_child() ? ms_real.connect(fd, sa, len)
+					: connect_bound(fd, v, sa, len);
 	if (MS_UNLIKELY(ms_slot_kind(v) == MS_KIND_CONV) &&
 	    !ms_slot_is_rec(v) && ms_track_on)
 		return connect_converted(fd, sa, len);
@@ -787,6 +807,8 @@ static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
 	    (!ms_slot_is_rec(v) && ms_slot_kind(v) != MS_KIND_CAND &&
 	     ms_slot_kind(v) != MS_KIND_NOMEM))
 		return ms_real.connect(fd, sa, len);
+	if (MS_UNLIKELY(ms_vfork_child()))
+		return ms_real.connect(fd, sa, len); /* stays TCP (LIMITS) */
 	if (!ms_enter()) {
 		ms_taint(fd, MS_REC_HANDLER);
 		return ms_real.connect(fd, sa, len);
@@ -824,7 +846,11 @@ MS_EXPORT int socket(int domain, int type, int protocol)
 	if (fd >= 0 && ms_track_on) {
 		int saved = errno;
 
-		if (is_candidate(domain, type, protocol))
+		/* A vfork() child's socket may have the number of one of the
+		 * parent's, whose record is in the slot: it is left alone. */
+		if (MS_UNLIKELY(ms_vfork_child()))
+			;
+		else if (is_candidate(domain, type, protocol))
 			ms_slot_store(fd,
 				      MS_KIND_CAND |
 					      (domain == AF_INET6 ? MS_TAG_INET6
@@ -841,6 +867,19 @@ MS_EXPORT int socket(int domain, int type, int protocol)
 	return fd;
 }
 
+/* A vfork() child changed a socket (an option, an epoll registration)
+ * that the parent's record may be about: that record cannot follow, so
+ * the socket stays TCP. The child takes no lock in the parent's memory
+ * (it could die holding it); a flag is set with one atomic operation. */
+static void child_changed(int fd)
+{
+	int e = errno;
+
+	if (ms_owner_has_file(fd))
+		ms_taint(fd, MS_SHARED_FORK);
+	errno = e;
+}
+
 /* setsockopt(), __setsockopt64(): the real function of that name. */
 typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
 
@@ -852,6 +891,12 @@ static int setsockopt_candidate(setsockopt_fn real, int fd, int level, int name,
 	struct ms_held h;
 	int rc, e;
 
+	if (MS_UNLIKELY(ms_vfork_child())) {
+		rc = real(fd, level, name, val, len);
+		if (rc == 0)
+			child_changed(fd);
+		return rc;
+	}
 	if (!ms_enter()) {
 		rc = real(fd, level, name, val, len);
 		if (rc == 0) {
@@ -1028,6 +1073,12 @@ MS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (MS_LIKELY(v == 0) || !ms_track_on ||
 	    !(ms_slot_is_rec(v) || ms_slot_kind(v) == MS_KIND_CAND))
 		return ms_real.epoll_ctl(epfd, op, fd, ev);
+	if (MS_UNLIKELY(ms_vfork_child())) {
+		rc = ms_real.epoll_ctl(epfd, op, fd, ev);
+		if (rc == 0)
+			child_changed(fd);
+		return rc;
+	}
 	if (!ms_enter()) {
 		rc = ms_real.epoll_ctl(epfd, op, fd, ev);
 		if (rc == 0) {
