@@ -16,28 +16,37 @@
 
 #define MS_EXPORT __attribute__((visibility("default")))
 
-/* A new process gets copies of fds: hold conversions back meanwhile,
- * and mark the candidates it gets as shared - those without FD_CLOEXEC,
- * or all of them when file actions could duplicate one (adddup2 of a
- * close-on-exec fd makes an inheritable copy). Being inside the library
- * meanwhile, a signal handler that interrupts this thread passes its
- * calls through instead of waiting for the spawn to end. */
-static bool spawn_begin(bool all)
+/* A new process gets copies of fds: the candidates it gets are marked
+ * shared - those without FD_CLOEXEC, or all of them when file actions
+ * could duplicate one (adddup2 of a close-on-exec fd makes an inheritable
+ * copy). Conversions already under way are waited for first, so that the
+ * new process never gets a half-converted fd; that wait is short (a
+ * conversion is a few system calls, with no wait of its own). Conversions
+ * are not held back for the whole call: system() waits for its command,
+ * which may wait for the program's own listener (was issue 21 case 7:
+ * another thread's bind() span until the command gave up), and
+ * posix_spawn() for its child's file actions (an open() of a FIFO). A
+ * conversion that starts once the marks are made is of a socket the new
+ * program does not keep: close-on-exec (its copy and the conversion's
+ * spare fd, close-on-exec too, are closed by the exec), or made by
+ * another thread meanwhile, which the program itself cannot know the new
+ * process to get or not. Being inside the library while it marks, a
+ * signal handler that interrupts this thread passes its calls through. In
+ * a vfork() child, which shares the parent's memory, only the marks are
+ * made. */
+static void spawn_mark(bool all)
 {
 	bool entered;
 
 	if (!ms_track_on)
-		return false;
+		return;
+	if (ms_vfork_child()) {
+		ms_mark_all_shared(MS_SHARED_FORK, !all);
+		return;
+	}
 	entered = ms_enter();
 	ms_conversions_pause();
 	ms_mark_all_shared(MS_SHARED_FORK, !all);
-	return entered;
-}
-
-static void spawn_end(bool entered)
-{
-	if (!ms_track_on)
-		return;
 	ms_conversions_resume();
 	if (entered)
 		ms_leave();
@@ -48,14 +57,9 @@ MS_EXPORT int posix_spawn(pid_t *pid, const char *path,
 			  const posix_spawnattr_t *attr, char *const argv[],
 			  char *const envp[])
 {
-	bool entered;
-	int rc;
-
 	ms_ensure_init();
-	entered = spawn_begin(fa != NULL);
-	rc = ms_spawn(false, pid, path, fa, attr, argv, envp);
-	spawn_end(entered);
-	return rc;
+	spawn_mark(fa != NULL);
+	return ms_spawn(false, pid, path, fa, attr, argv, envp);
 }
 
 MS_EXPORT int posix_spawnp(pid_t *pid, const char *file,
@@ -63,14 +67,9 @@ MS_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			   const posix_spawnattr_t *attr, char *const argv[],
 			   char *const envp[])
 {
-	bool entered;
-	int rc;
-
 	ms_ensure_init();
-	entered = spawn_begin(fa != NULL);
-	rc = ms_spawn(true, pid, file, fa, attr, argv, envp);
-	spawn_end(entered);
-	return rc;
+	spawn_mark(fa != NULL);
+	return ms_spawn(true, pid, file, fa, attr, argv, envp);
 }
 
 /* system() and popen() start a shell with glibc's own spawn, which the
@@ -78,26 +77,16 @@ MS_EXPORT int posix_spawnp(pid_t *pid, const char *file,
  * is the process's: no hand-over of converted listeners.) */
 MS_EXPORT int system(const char *command)
 {
-	bool entered;
-	int rc;
-
 	ms_ensure_init();
-	entered = spawn_begin(false);
-	rc = ms_real.system(command);
-	spawn_end(entered);
-	return rc;
+	spawn_mark(false);
+	return ms_real.system(command);
 }
 
 MS_EXPORT FILE *popen(const char *command, const char *mode)
 {
-	bool entered;
-	FILE *f;
-
 	ms_ensure_init();
-	entered = spawn_begin(false);
-	f = ms_real.popen(command, mode);
-	spawn_end(entered);
-	return f;
+	spawn_mark(false);
+	return ms_real.popen(command, mode);
 }
 
 /* The fds a successful sendmsg() passed: candidates among them are
