@@ -24,6 +24,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,20 +149,20 @@ static const char *base_name(const char *p, size_t len)
 /* Is the new program this one again: the same file, or a file of the same
  * name (nginx's binary upgrade execs a new file at its own path)? fd >= 0
  * for fexecve(). */
-static bool same_program(const char *path, int fd)
+static bool same_program(const char *path, int fd, char exe[PATH_MAX])
 {
 	struct stat self, it;
-	char exe[4096], *del;
+	char *del;
 	ssize_t n;
 
-	if (stat("/proc/self/exe", &self) != 0)
+	if (!exe || stat("/proc/self/exe", &self) != 0)
 		return false;
 	if ((fd >= 0 ? fstat(fd, &it) : stat(path, &it)) == 0 &&
 	    it.st_dev == self.st_dev && it.st_ino == self.st_ino)
 		return true;
 	if (!path)
 		return false;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
 	if (n <= 0)
 		return false;
 	exe[n] = '\0';
@@ -303,79 +304,66 @@ static void mark_inheritable(int fd, ms_slot v, void *arg)
 		ms_taint(fd, MS_SHARED_FORK);
 }
 
-/* Room for the new environment: the caller's (stack, in a vfork() child:
- * its mmap() would stay in the parent) or mmap()ed. */
-struct envbuf {
-	char *stack;
-	size_t stack_size;
-	void *map;
-	size_t map_size;
+/* What the new environment needs: the fds that survive the exec, and its
+ * size. */
+struct plan {
+	struct survivors s;
+	size_t nenv, total;
+	const char *preload;
 };
 
-static void *room(struct envbuf *b, size_t size)
+/* Does a new program keep converted sockets (so that it may need an
+ * environment of its own)? Then p says how much room that takes: the
+ * pointers, the strings added, and PATH_MAX bytes for same_program(). No
+ * when the program's pointers cannot be read (the kernel then says
+ * EFAULT). anywhere: posix_spawn() file actions (see survivors()). */
+static bool plan_env(const char *path, bool anywhere, char *const envp[],
+		     struct plan *p)
 {
-	if (b->stack)
-		return size <= b->stack_size ? b->stack : NULL;
-	b->map = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b->map == MAP_FAILED) {
-		b->map = NULL;
-		return NULL;
-	}
-	b->map_size = size;
-	return b->map;
-}
+	size_t strsz;
 
-static int release(int rc, struct envbuf *b)
-{
-	int e = errno;
-
-	if (b->map)
-		munmap(b->map, b->map_size);
-	errno = e;
-	return rc;
-}
-
-/* The environment for a new program that keeps converted sockets: envp
- * plus what it lacks. envp itself when nothing survives the exec, or when
- * the program's pointers cannot be read (the kernel then says EFAULT). */
-static char *const *exec_env(const char *verb, const char *path, int fd,
-			     bool anywhere, char *const envp[],
-			     struct envbuf *b)
-{
-	struct survivors s = {.anywhere = anywhere};
-	size_t nenv = 0, strsz, total;
-	const char *preload;
-	char added[256] = "", **env, *area;
-
-	survivors(&s);
-	if (s.n == 0 || !self_path[0] || !ms_user_strings(envp, 1 << 20) ||
-	    (path && !ms_user_string(path, 1 << 16)) || !same_program(path, fd))
-		return envp;
-	while (envp && envp[nenv])
-		nenv++;
-	preload = env_value(envp, "LD_PRELOAD");
-	s.cap = (size_t)s.n * 48 + 1;
+	memset(p, 0, sizeof(*p));
+	p->s.anywhere = anywhere;
+	survivors(&p->s);
+	if (p->s.n == 0 || !self_path[0] || !ms_user_strings(envp, 1 << 20) ||
+	    (path && !ms_user_string(path, 1 << 16)))
+		return false;
+	while (envp && envp[p->nenv])
+		p->nenv++;
+	p->preload = env_value(envp, "LD_PRELOAD");
+	p->s.cap = (size_t)p->s.n * 48 + 1;
 	/* the list, its copy as INHERITED=list, LD_PRELOAD=old:self */
-	strsz = 2 * s.cap + sizeof(INHERITED) + 1 + sizeof("LD_PRELOAD=") +
-		(preload ? strlen(preload) + 1 : 0) + strlen(self_path) + 1;
+	strsz = 2 * p->s.cap + sizeof(INHERITED) + 1 + sizeof("LD_PRELOAD=") +
+		(p->preload ? strlen(p->preload) + 1 : 0) + strlen(self_path) +
+		1;
 	for (size_t i = 0; i < NNAMES; i++)
 		if (saved[i])
 			strsz += strlen(ms_settings[i].var) + strlen(saved[i]) +
 				 2;
-	total = (nenv + NNAMES + 3) * sizeof(char *) + strsz;
-	env = room(b, total);
-	if (!env)
-		return envp;
-	area = (char *)env + (nenv + NNAMES + 3) * sizeof(char *);
-	s.buf = area;
-	s.len = 0;
-	s.n = 0;
-	s.nstar = 0;
-	survivors(&s);
-	area += s.len + 1;
+	p->total = (p->nenv + NNAMES + 3) * sizeof(char *) + strsz + PATH_MAX;
+	return true;
+}
 
-	nenv = 0;
+/* The environment for a new program that keeps converted sockets, in
+ * mem (p->total bytes): envp plus what it lacks. envp itself when the new
+ * program is another one. */
+static char *const *build_env(const char *verb, const char *path, int fd,
+			      char *const envp[], struct plan *p, char *mem)
+{
+	const char *preload = p->preload;
+	char added[256] = "", **env = (char **)(void *)mem, *area;
+	size_t nenv = 0;
+
+	if (!same_program(path, fd, mem + p->total - PATH_MAX))
+		return envp;
+	area = mem + (p->nenv + NNAMES + 3) * sizeof(char *);
+	p->s.buf = area;
+	p->s.len = 0;
+	p->s.n = 0;
+	p->s.nstar = 0;
+	survivors(&p->s);
+	area += p->s.len + 1;
+
 	for (size_t i = 0; envp && envp[i]; i++) {
 		if (strncmp(envp[i], INHERITED "=", sizeof(INHERITED)) == 0)
 			continue;
@@ -399,34 +387,79 @@ static char *const *exec_env(const char *verb, const char *path, int fd,
 			strcat(strcat(added, *added ? ", " : ""),
 			       ms_settings[i].var);
 	}
-	env[nenv++] = put(&area, INHERITED, s.buf, NULL);
+	env[nenv++] = put(&area, INHERITED, p->s.buf, NULL);
 	env[nenv] = NULL;
-	say_passing(verb, path ? path : "an fd", &s, added);
+	say_passing(verb, path ? path : "an fd", &p->s, added);
 	return env;
 }
 
-/* In a vfork() child the new environment is built on the stack. */
+static const char *const verb[] = {"execve", "execvpe", "fexecve"};
+
+static int exec_call(enum ms_exec how, const char *path, int fd,
+		     char *const argv[], char *const env[])
+{
+	return how == MS_EXECVE	   ? ms_real.execve(path, argv, env)
+	       : how == MS_EXECVPE ? ms_real.execvpe(path, argv, env)
+				   : ms_real.fexecve(fd, argv, env);
+}
+
+/* A vfork() child builds the new environment on its stack: an mmap()
+ * there would stay in the parent. Only this path, taken only when
+ * converted sockets survive the exec, takes that much stack (an exec from
+ * a signal handler on a small alternate stack must not overflow it). */
 #define VFORK_ENV_ROOM 16384
+
+static __attribute__((noinline)) int
+exec_vfork_child(enum ms_exec how, const char *path, int fd, char *const argv[],
+		 char *const envp[], struct plan *p)
+{
+	char room[VFORK_ENV_ROOM] __attribute__((aligned(16)));
+
+	if (p->total > sizeof(room))
+		return exec_call(how, path, fd, argv, envp);
+	return exec_call(how, path, fd, argv,
+			 build_env(verb[how], how == MS_FEXECVE ? NULL : path,
+				   how == MS_FEXECVE ? fd : -1, envp, p, room));
+}
+
+static void *map(size_t size)
+{
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+static int unmap(int rc, void *m, size_t size)
+{
+	int e = errno;
+
+	if (m)
+		munmap(m, size);
+	errno = e;
+	return rc;
+}
 
 int ms_exec(enum ms_exec how, const char *path, int fd, char *const argv[],
 	    char *const envp[])
 {
-	static const char *const verb[] = {"execve", "execvpe", "fexecve"};
-	char stack[VFORK_ENV_ROOM];
-	struct envbuf b = {0};
-	char *const *env;
+	const char *file = how == MS_FEXECVE ? NULL : path;
+	struct plan p;
+	char *mem;
 
 	if (ms_vfork_child()) {
 		ms_table_walk(mark_inheritable, NULL);
-		b.stack = stack;
-		b.stack_size = sizeof(stack);
+		if (!plan_env(file, false, envp, &p))
+			return exec_call(how, path, fd, argv, envp);
+		return exec_vfork_child(how, path, fd, argv, envp, &p);
 	}
-	env = exec_env(verb[how], how == MS_FEXECVE ? NULL : path,
-		       how == MS_FEXECVE ? fd : -1, false, envp, &b);
-	return release(how == MS_EXECVE	   ? ms_real.execve(path, argv, env)
-		       : how == MS_EXECVPE ? ms_real.execvpe(path, argv, env)
-					   : ms_real.fexecve(fd, argv, env),
-		       &b);
+	if (!plan_env(file, false, envp, &p) || !(mem = map(p.total)))
+		return exec_call(how, path, fd, argv, envp);
+	return unmap(exec_call(how, path, fd, argv,
+			       build_env(verb[how], file,
+					 how == MS_FEXECVE ? fd : -1, envp, &p,
+					 mem)),
+		     mem, p.total);
 }
 
 /* posix_spawn(): the new program gets the converted listeners that are
@@ -437,15 +470,17 @@ int ms_spawn(bool search, pid_t *pid, const char *path,
 	     const posix_spawnattr_t *attr, char *const argv[],
 	     char *const envp[])
 {
-	struct envbuf b = {0};
+	char *const *env = envp;
+	struct plan p;
+	char *mem = NULL;
 	int e = errno;
-	char *const *env = exec_env(search ? "posix_spawnp" : "posix_spawn",
-				    path, -1, fa != NULL, envp, &b);
 
+	if (plan_env(path, fa != NULL, envp, &p) && (mem = map(p.total)))
+		env = build_env(search ? "posix_spawnp" : "posix_spawn", path,
+				-1, envp, &p, mem);
 	errno = e;
-
-	return release(
+	return unmap(
 		search ? ms_real.posix_spawnp(pid, path, fa, attr, argv, env)
 		       : ms_real.posix_spawn(pid, path, fa, attr, argv, env),
-		&b);
+		mem, mem ? p.total : 0);
 }

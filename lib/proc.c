@@ -228,15 +228,38 @@ MS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 
 /* execl*(): the arguments, up to the NULL, as an array: on the stack
  * (they are async-signal-safe, and in a vfork() child an mmap() would stay
- * in the parent), or mmap()ed when there are very many. */
+ * in the parent), or mmap()ed when there are many. Little stack in the
+ * common case: an exec from a signal handler may run on a small alternate
+ * stack (was issue 21 case 9: 16 KiB were taken from it). */
+#define EXECL_SMALL_ARGS 16
 #define EXECL_STACK_ARGS 256
+
+static int execl_with(enum ms_exec how, const char *path, const char *arg0,
+		      va_list ap, bool with_env, char **argv, size_t n)
+{
+	char *const *envp;
+
+	argv[0] = (char *)arg0;
+	for (size_t i = 1; i <= n; i++)
+		argv[i] = va_arg(ap, char *); /* the last one is NULL */
+	envp = with_env ? va_arg(ap, char *const *) : environ;
+	return ms_exec(how, path, -1, argv, envp);
+}
+
+static __attribute__((noinline)) int
+execl_vfork_child(enum ms_exec how, const char *path, const char *arg0,
+		  va_list ap, bool with_env, size_t n)
+{
+	char *argv[EXECL_STACK_ARGS];
+
+	return execl_with(how, path, arg0, ap, with_env, argv, n);
+}
 
 static int execl_common(enum ms_exec how, const char *path, const char *arg0,
 			va_list ap, bool with_env)
 {
-	char *stack[EXECL_STACK_ARGS], **argv = stack;
-	size_t n = 1, size = 0;
-	char *const *envp;
+	char *small[EXECL_SMALL_ARGS], **argv;
+	size_t n = 1, size;
 	va_list count;
 	int rc, e;
 
@@ -245,23 +268,20 @@ static int execl_common(enum ms_exec how, const char *path, const char *arg0,
 	while (va_arg(count, char *))
 		n++;
 	va_end(count);
-	if (n + 1 > EXECL_STACK_ARGS) {
-		size = (n + 1) * sizeof(char *);
-		argv = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (argv == MAP_FAILED) {
-			errno = E2BIG;
-			return -1;
-		}
+	if (n + 1 <= EXECL_SMALL_ARGS)
+		return execl_with(how, path, arg0, ap, with_env, small, n);
+	if (n + 1 <= EXECL_STACK_ARGS && ms_vfork_child())
+		return execl_vfork_child(how, path, arg0, ap, with_env, n);
+	size = (n + 1) * sizeof(char *);
+	argv = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (argv == MAP_FAILED) {
+		errno = E2BIG;
+		return -1;
 	}
-	argv[0] = (char *)arg0;
-	for (size_t i = 1; i <= n; i++)
-		argv[i] = va_arg(ap, char *); /* the last one is NULL */
-	envp = with_env ? va_arg(ap, char *const *) : environ;
-	rc = ms_exec(how, path, -1, argv, envp);
+	rc = execl_with(how, path, arg0, ap, with_env, argv, n);
 	e = errno;
-	if (size)
-		munmap(argv, size);
+	munmap(argv, size);
 	errno = e;
 	return rc;
 }
