@@ -30,12 +30,6 @@ struct known {
 };
 
 static const struct known pending[] = {
-	{"21.2", OFF_KIND, OP_RAWFORK,
-	 "_Fork() child binds a shared candidate: parent's fd is unbound"},
-	{"21.2", OFF_KIND, OP_VFORK, "vfork() child binds a shared candidate"},
-	{"21.3", OFF_KIND, OP_VFORK,
-	 "vfork() child's socket() erases a record"},
-	{"21.9", OFF_KIND, OP_ALTEXEC, "execve from a handler on an altstack"},
 	/* fixed (70b75f6: candidates stay TCP once the table is split); a
 	 * socket converted before the split and closed in one thread's
 	 * table is the documented rest (one record per number) */
