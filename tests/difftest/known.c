@@ -49,12 +49,31 @@ static const struct known pending[] = {
 };
 static const int n_pending = sizeof(pending) / sizeof(pending[0]);
 
+static const char *lifted[8];
+static int n_lifted;
+
+void known_lift(const char *tag)
+{
+	if (n_lifted < 8)
+		lifted[n_lifted++] = tag;
+}
+
+static bool is_lifted(const char *tag)
+{
+	for (int i = 0; i < n_lifted; i++)
+		if (strcmp(lifted[i], tag) == 0)
+			return true;
+	return false;
+}
+
 void known_apply(bool quiet)
 {
 	for (int i = 0; i < n_pending; i++) {
 		const struct known *k = &pending[i];
 		const char *off = "closefrom(-1)";
 
+		if (is_lifted(k->tag))
+			continue;
 		if (k->what == OFF_KIND) {
 			gen_off.kind[k->arg] = true;
 			off = kinds[k->arg].name;

@@ -4,7 +4,7 @@
  *
  *   difftest [--seed S|random] [--count N] [--time SECONDS] [--lib PATH]
  *            [--out DIR] [--all] [--shrink SECONDS] [--timeout MS]
- *            [--max-fail N]
+ *            [--max-fail N] [--lift TAG]...
  *   difftest --replay FILE.seq|DIR...
  *   difftest --repro FILE.seq       (writes FILE.c)
  *
@@ -14,7 +14,8 @@
  * written to DIR as seed-S.seq with a C reproducer seed-S.c. --replay
  * runs stored sequences (tests/difftest/cases: a directory stands for
  * its *.seq files). It stops at the fifth failing seed. Known defects still
- * pending are left out (known.c) unless --all. Exit status: 0 if every
+ * pending are left out (known.c) unless --all, or --lift TAG for one
+ * entry (21.2, F6: to try a fix). Exit status: 0 if every
  * sequence agreed, 1 if one did not, 2 on a usage or setup error.
  * The executor's modes (--exec FILE, --probe) are for run.c.
  */
@@ -38,7 +39,7 @@ static int usage(const char *bad)
 		"difftest: bad argument: %s\n"
 		"usage: difftest [--seed S|random] [--count N] [--time S] "
 		"[--lib PATH] [--out DIR] [--all] [--shrink S] "
-		"[--timeout MS]\n"
+		"[--timeout MS] [--max-fail N] [--lift TAG]\n"
 		"       difftest [--lib PATH] --replay FILE.seq...\n",
 		bad);
 	return 2;
@@ -223,6 +224,8 @@ int main(int argc, char **argv)
 			st.timeout_ms = atoi(v);
 		} else if (strcmp(a, "--lib") == 0) {
 			st.lib = v;
+		} else if (strcmp(a, "--lift") == 0) {
+			known_lift(v);
 		} else if (strcmp(a, "--repro") == 0) {
 			repro_from = v;
 		} else if (strcmp(a, "--out") == 0) {

@@ -66,6 +66,8 @@ extern struct gen_off gen_off;
  * of generated sequences (printed at the start), and replayed cases
  * marked with them are not held against the library. */
 void known_apply(bool quiet);
+/* --lift TAG: generate what that entry leaves out (to try a fix). */
+void known_lift(const char *tag);
 bool known_pending(const char *cases);
 
 #endif
