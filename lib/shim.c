@@ -845,23 +845,22 @@ MS_EXPORT int socket(int domain, int type, int protocol)
 	fd = ms_real.socket(domain, type, protocol);
 	if (fd >= 0 && ms_track_on) {
 		int saved = errno;
+		bool change = true;
+		ms_slot v = 0;
 
+		if (is_candidate(domain, type, protocol))
+			v = MS_KIND_CAND |
+			    (domain == AF_INET6 ? MS_TAG_INET6 : 0) |
+			    (atomic_load(&ms_tables_split) ? MS_SHARED_TABLE
+							   : 0);
+		else if (protocol == IPPROTO_MPTCP && ms_log_on(MS_LOG_DEBUG))
+			v = MS_KIND_NATIVE;
+		else /* 0 if it was closed behind our back */
+			change = MS_UNLIKELY(ms_peek(fd) != 0);
 		/* A vfork() child's socket may have the number of one of the
 		 * parent's, whose record is in the slot: it is left alone. */
-		if (MS_UNLIKELY(ms_vfork_child()))
-			;
-		else if (is_candidate(domain, type, protocol))
-			ms_slot_store(fd,
-				      MS_KIND_CAND |
-					      (domain == AF_INET6 ? MS_TAG_INET6
-								  : 0) |
-					      (atomic_load(&ms_tables_split)
-						       ? MS_SHARED_TABLE
-						       : 0));
-		else if (protocol == IPPROTO_MPTCP && ms_log_on(MS_LOG_DEBUG))
-			ms_slot_store(fd, MS_KIND_NATIVE);
-		else if (MS_UNLIKELY(ms_peek(fd) != 0))
-			ms_slot_store(fd, 0); /* closed behind our back */
+		if (change && MS_LIKELY(!ms_vfork_child()))
+			ms_slot_store(fd, v);
 		errno = saved;
 	}
 	return fd;

@@ -191,10 +191,14 @@ ops = [
 # `connect` list, a candidate's connect() needs its destination, and the
 # library first asks the kernel whether it may read it (usermem.c; only
 # where MPTCPSHIM_CONNECT is set, as in the benchmark's shim variant); and
-# the close() of a tracked socket asks whether it runs in a vfork() child
-# (getpid: such a child shares the parent's memory, fdtable.c).
-expected_extra = {"tcp_connect": "timer_settime=1",
-                  "tcp_socket": "getpid=1"}
+# every call that would change the record of a tracked socket (its
+# socket(), setsockopt(), epoll_ctl(), connect(), close()) asks whether it
+# runs in a vfork() child (getpid: such a child shares the parent's memory
+# and must change nothing there, child.c).
+expected_extra = {"tcp_connect": "timer_settime=1,getpid=3",
+                  "tcp_socket": "getpid=2",
+                  "tcp_setsockopt_pre": "getpid=1",
+                  "tcp_epoll_pre": "getpid=2"}
 for op, what in ops:
     r = ratio("micro", op, "shim", "plain")
     row("micro." + op, "interposition", what, "ns per call",
