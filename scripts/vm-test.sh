@@ -269,6 +269,24 @@ wanted_modules() {
 		virtio_pci virtio_rng netfs fscache 9pnet 9pnet_virtio 9p overlay \
 		inet_diag tcp_diag udp_diag unix_diag mptcp_diag veth dummy \
 		sch_tbf sch_htb sch_ingress cls_u32 act_mirred ifb
+	# The path suites' firewalls (doctor-paths, paths). The guest has no
+	# modprobe (the host's root has no kmod), so the kernel's
+	# request_module() for a table, expression or match fails and nft
+	# says "Operation not supported" or "No such file or directory": what
+	# the rules use is loaded here. nf_tables holds the inet/ip/ip6
+	# families, the filter chains and the exthdr expression (tcp option);
+	# reject is its own module per family; iptables-nft needs nft_compat
+	# for -m tcp --tcp-option and TCPOPTSTRIP; the legacy tables are
+	# ip_tables/ip6_tables with their filter and mangle tables.
+	# crc32c_generic first: nf_tables depends on libcrc32c, whose init
+	# asks the crypto API for "crc32c" - a softdep (pre: crc32c) that only
+	# modprobe follows, not a depends=. Without it libcrc32c's insmod
+	# fails (ENOENT), nf_tables cannot load, and every nft command gets
+	# EOPNOTSUPP from nfnetlink ("Operation not supported").
+	printf '%s\n' crc32c_generic nfnetlink nf_tables nft_reject nft_reject_inet nft_reject_ipv4 \
+		nft_reject_ipv6 nft_compat x_tables xt_tcpudp xt_TCPOPTSTRIP \
+		ip_tables iptable_filter iptable_mangle ip6_tables ip6table_filter \
+		ip6table_mangle
 }
 
 modinfo_depends() { # FILE
