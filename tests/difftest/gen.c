@@ -288,8 +288,10 @@ static void gen_op(struct op *o, struct model *m)
 	case OP_SENDFD:
 		o->a = pick_fd(m, AF_UNIX);
 		o->b = pick_sock_fd(m);
+		/* F6: a copy received is not followed; a TCP socket sent
+		 * (bound, or bound later through the copy) is left out */
 		if (gen_off.sendfd_bound && o->b >= 0 && o->b < NFD &&
-		    m->bound[o->b])
+		    (m->fam[o->b] == AF_INET || m->fam[o->b] == AF_INET6))
 			o->b = pick_fd(m, AF_UNIX);
 		o->c = pick_fd(m, AF_UNIX);
 		o->d = (int)rnd(2); /* sendmmsg() */

@@ -44,8 +44,9 @@ static const struct known pending[] = {
 	 "warning); after a refused connect, getsockname() keeps the source "
 	 "address"},
 	{"F6", OFF_SENDFD_BOUND, 0,
-	 "a converted socket received with SCM_RIGHTS answers SO_PROTOCOL "
-	 "262 at its new number"},
+	 "a copy received with SCM_RIGHTS is not followed: a converted one "
+	 "answers SO_PROTOCOL 262, one bound through the copy stays TCP "
+	 "unsaid"},
 };
 static const int n_pending = sizeof(pending) / sizeof(pending[0]);
 
@@ -89,7 +90,7 @@ void known_apply(bool quiet)
 			off = "connect() of a bound socket";
 		} else if (k->what == OFF_SENDFD_BOUND) {
 			gen_off.sendfd_bound = true;
-			off = "SCM_RIGHTS of a bound socket";
+			off = "SCM_RIGHTS of an inet socket";
 		} else if (k->what == OFF_SPAWN_DUP2) {
 			gen_off.spawn_dup2 = true;
 			off = "posix_spawn file actions";

@@ -58,7 +58,7 @@ struct gen_off {
 	bool unshare;	    /* close_range(CLOSE_RANGE_UNSHARE) */
 	bool spawn_dup2;    /* posix_spawn() with a file action */
 	bool bound_connect; /* connect() of a socket the sequence bound */
-	bool sendfd_bound;  /* SCM_RIGHTS of a socket the sequence bound */
+	bool sendfd_bound;  /* SCM_RIGHTS of an AF_INET/AF_INET6 socket */
 };
 extern struct gen_off gen_off;
 
