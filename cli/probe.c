@@ -3,15 +3,16 @@
  * mptcpshim probe HOST:PORT: the client side. Connects from this machine
  * with MPTCP and reports what the path did, from the kernel:
  *  - MPTCP or fallback: MPTCP_INFO (refused after a fallback on most
- *    kernels; its fallback flag where it answers), TCP_IS_MPTCP (6.10+);
+ *    kernels; its fallback flag where it answers), TCP_IS_MPTCP (6.10
+ *    upstream; Debian 12's 6.1 refuses it);
  *  - at which step it fell back: the MPTcpExt counters of this network
  *    namespace before and after (SYN dropped and retried without the
  *    option, SYN-ACK without MP_CAPABLE, no mapping on the first data,
  *    MPTCP disabled by blackhole detection);
  *  - the subflows and their local and remote addresses
- *    (MPTCP_SUBFLOW_ADDRS, 5.16+), the ADD_ADDRs received and accepted
- *    (MPTcpExtAddAddr, mptcpi_add_addr_accepted), MP_JOIN SYNs sent and
- *    answered (MPTcpExtMPJoinSynTx, MPJoinSynAckRx).
+ *    (MPTCP_SUBFLOW_ADDRS, 5.16 upstream) and states (MPTCP_TCPINFO),
+ *    the ADD_ADDRs received and accepted (MPTcpExtAddAddr,
+ *    mptcpi_add_addr_accepted), MP_JOIN SYNs sent and answered.
  * The counters are the namespace's: another connection made meanwhile
  * counts too (said in the output).
  * Exit status: 0 MPTCP, 1 fell back to TCP, 2 error.
@@ -101,7 +102,7 @@ struct subflow {
 struct result {
 	char target[300];
 	bool mptcp;	  /* MPTCP in use at the end */
-	int tcp_is_mptcp; /* 1, 0, -1 unknown (kernel < 6.10) */
+	int tcp_is_mptcp; /* 1, 0, -1: the kernel does not answer */
 	bool have_info;	  /* MPTCP_INFO answered */
 	struct mptcp_info info;
 	bool have_addrs; /* MPTCP_SUBFLOW_ADDRS answered */
@@ -361,7 +362,7 @@ static void find_step(struct result *r)
 }
 
 /* Announced addresses, joins, and what the counters say about them. */
-static void explain_paths(struct result *r)
+static void explain_paths(struct result *r, long wait_s)
 {
 	long long add = delta(r, "AddAddr"), join = delta(r, "MPJoinSynTx"),
 		  joinack = delta(r, "MPJoinSynAckRx");
@@ -388,13 +389,21 @@ static void explain_paths(struct result *r)
 			 r->info.mptcpi_add_addr_accepted,
 			 r->info.mptcpi_add_addr_accepted == 1 ? "was" : "were",
 			 r->info.mptcpi_add_addr_accepted_max);
+	/* the subflows' own states first: every kernel with MPTCP_TCPINFO
+	 * has them; MPJoinSynTx is recent (not on every kernel) */
+	for (unsigned i = 0; i < r->nsf; i++)
+		if (r->sf[i].state == TCP_SYN_SENT)
+			add_note(r,
+				 "the MP_JOIN SYN from %s to %s got no answer "
+				 "in %ld s (the subflow is still in SYN-SENT): "
+				 "something drops MP_JOIN SYNs on that path (a "
+				 "firewall, rp_filter) or the address is "
+				 "unreachable from here",
+				 r->sf[i].local, r->sf[i].remote, wait_s);
 	if (join > 0 && joinack < join)
 		add_note(r,
 			 "%lld MP_JOIN SYN%s sent, %lld answered "
-			 "(MPJoinSynTx, MPJoinSynAckRx): something drops "
-			 "MP_JOIN "
-			 "SYNs or the announced address is unreachable from "
-			 "here",
+			 "(MPJoinSynTx, MPJoinSynAckRx)",
 			 join, join == 1 ? "" : "s", joinack < 0 ? 0 : joinack);
 	if (add == 0 && r->nsf <= 1)
 		add_note(r, "the server announced no other address and no "
@@ -685,7 +694,7 @@ int cmd_probe(int argc, char **argv)
 		r->have_delta = false;
 	}
 	find_step(r);
-	explain_paths(r);
+	explain_paths(r, wait_s);
 	if (r->have_delta)
 		add_note(r, "the counters are this network namespace's: "
 			    "connections other programs made meanwhile "

@@ -695,8 +695,8 @@ static bool environ_names_library(int pid)
  * never asked: only MPCapableFallbackACK tells them apart. */
 static const char *const later_fallbacks[] = {
 	"MPCapableDataFallback", /* first data without a mapping */
-	"DssFallback",		 /* bad or missing DSS (6.15+) */
-	"DSSCorruptionFallback", /* 6.12+ */
+	"DssFallback",		 /* bad or missing DSS */
+	"DSSCorruptionFallback", /* (each one not on every kernel) */
 };
 
 struct nscount {

@@ -90,9 +90,16 @@ sj() {
 	grep -q 'is_mptcp=0' "$TMP/client.out"
 	lab_probe
 	[ "$status" -eq 1 ]
-	[[ "$(pj 'j["fallback_step"]')" == "after the handshake: the SYN-ACK had MP_CAPABLE"* ]]
-	[ "$(pj 'j["counters"]["MPCapableSYNACKRX"]')" = 1 ]
-	[ "$(pj 'j["counters"]["MPCapableDataFallback"]')" = 1 ]
+	[[ "$(pj 'j["fallback_step"]')" == "after the handshake"* ]]
+	# MPCapableDataFallback is recent (not on every kernel); where it is
+	# there, the step names it
+	if [ -n "$(lab_counter "$LAB_C" MPTcpExtMPCapableDataFallback)" ]; then
+		[ "$(pj 'j["counters"]["MPCapableDataFallback"]')" = 1 ]
+		[[ "$(pj 'j["fallback_step"]')" == "after the handshake: the SYN-ACK had MP_CAPABLE"* ]]
+	fi
+	# (the client namespace also holds the clipeer client's handshake:
+	# the probe's own deltas)
+	[ "$(pj 'j["counters"].get("MPCapableSYNACKRX", "absent")')" != 0 ]
 	[ "$(lab_counter "$LAB_S" MPTcpExtMPCapableFallbackACK)" = 2 ]
 	server_status
 	[ "$(sj 'j["handshakes"]["fallback_handshake"]')" = 2 ]
@@ -132,9 +139,9 @@ sj() {
 	[ "$status" -eq 0 ]
 	[ "$(pj 'len([s for s in j["subflows"] if s["established"]])')" = 1 ]
 	[ "$(pj 'j["counters"]["AddAddr"]')" = 1 ]
-	[ "$(lab_counter "$LAB_C" MPTcpExtMPJoinSynTx)" -ge 1 ]
 	[ "$(lab_counter "$LAB_C" MPTcpExtMPJoinSynAckRx)" = 0 ]
-	[[ "$(pj 'j["notes"]')" == *"MP_JOIN SYN sent, 0 answered"* ]]
+	[ "$(lab_counter "$LAB_S" MPTcpExtMPJoinSynRx)" = 0 ]
+	[[ "$(pj 'j["notes"]')" == *"the MP_JOIN SYN from 198.51.100.2:"*" to 198.51.100.1:$LAB_PORT got no answer in 3 s"* ]]
 }
 
 @test "paths: strict rp_filter on the second path drops the join: one subflow, IPReversePathFilter counts it" {
@@ -153,7 +160,7 @@ sj() {
 	[ "$(lab_counter "$LAB_S" TcpExtIPReversePathFilter)" -ge 1 ] || { ip netns exec "$LAB_S" nstat -az | grep -v " 0 " ; false; }
 	[ 1 ]
 	[ "$(lab_counter "$LAB_S" MPTcpExtMPJoinSynRx)" = 0 ]
-	[[ "$(pj 'j["notes"]')" == *"MP_JOIN SYN sent, 0 answered"* ]]
+	[[ "$(pj 'j["notes"]')" == *"the MP_JOIN SYN from 198.51.100.2:"*" to 198.51.100.1:$LAB_PORT got no answer in 3 s"* ]]
 }
 
 @test "probe: bad arguments and errors exit 2 (JSON error object with --json)" {
