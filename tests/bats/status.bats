@@ -576,3 +576,29 @@ assert d["listeners"][0]["tcp_clients"] == 0 and d["listeners"][0]["other_state"
 assert d["connections"][0]["established"] is False, d
 ' "$output"
 }
+
+@test "jsoncheck: both validators refuse status's old JSON strings (\"mptcp_enabled\":\"1\", \"strict\":\"0\") and take the numbers" {
+	need_mptcp
+	listen_py 127.0.0.1 "$PORT" >"$TMP/l.out" 2>&1 &
+	PIDS+=($!)
+	wait_line "$TMP/l.out" listening
+	run "$CLI" status --json "${PIDS[0]}"
+	check_schema
+	python3 "$TOP/tests/tools/jsoncheck.py" --small "$TOP/doc/status.schema.json" "$TMP/status.json"
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["mptcp_enabled"] = "1"
+d["processes"][0]["library"]["settings"] = {"strict": "0"}
+d["listeners"][0]["bogus"] = 1
+json.dump(d, open(sys.argv[1], "w"))' "$TMP/status.json"
+	local small
+	for small in "" --small; do
+		run python3 "$TOP/tests/tools/jsoncheck.py" $small "$TOP/doc/status.schema.json" "$TMP/status.json"
+		echo "$output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"mptcp_enabled: '1' is not of type"* ]]
+		[[ "$output" == *"strict: '0' is not of type"* ]]
+		[[ "$output" == *"bogus"* ]]
+	done
+}
