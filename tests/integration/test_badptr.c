@@ -67,7 +67,7 @@ static void test_bind_unaligned_at_the_edge(void **state)
 	(void)state;
 	assert_true(((uintptr_t)at & 7) != 0);
 	memcpy(at, &ss, len);
-	if (bind(fd, (const struct sockaddr *)at, len) != 0) {
+	if (bind(fd, (const void *)at, len) != 0) {
 		/* port busy: any free one, through the same edge */
 		int port = bind_free(fd, AF_INET6, LISTED_LO);
 
