@@ -17,7 +17,7 @@ packages=(
 	wrk mptcpd mptcpize strace
 	debhelper dpkg-dev fakeroot build-essential lintian man-db
 	clang libclang-rt-@CLANG@-dev libtsan2
-	mmdebstrap systemd-container zstd
+	mmdebstrap systemd-container zstd qemu-user-static arch-test
 	busybox-static cpio qemu-system-x86 xz-utils
 	libpcre2-dev libssl-dev zlib1g-dev
 	apache2 bind9 dovecot-imapd haproxy lighttpd mariadb-server memcached nodejs
