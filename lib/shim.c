@@ -579,14 +579,48 @@ static int bind_candidate(int fd, const struct sockaddr *sa, socklen_t len)
 	return 0;
 }
 
+/* bind() of a socket the library never saw made - a TCP socket received
+ * with SCM_RIGHTS (recvmsg() is not interposed), inherited from a process
+ * without the library, made by a raw system call - to a listed port: it
+ * stays TCP, said once per address. Asked after the bind succeeded, from
+ * the kernel's address. */
+static void note_unseen(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss), l = sizeof(int);
+	int type = 0, proto = 0, e = errno;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) &&
+	    ms_portlist_match(&cfg.ports, (struct sockaddr *)&ss, sizeof(ss)) &&
+	    ms_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) == 0 &&
+	    type == SOCK_STREAM &&
+	    ms_real.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) == 0 &&
+	    proto == IPPROTO_TCP) {
+		ms_count_stayed_tcp();
+		report_once(MS_LOG_WARN, ONCE_BIND, (struct sockaddr *)&ss, len,
+			    "",
+			    ": staying TCP: the library did not see this "
+			    "socket made (received with SCM_RIGHTS, inherited, "
+			    "or made by a raw system call)",
+			    NULL);
+	}
+	errno = e;
+}
+
 MS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	ms_slot v;
+	int rc;
 
 	ms_ensure_init();
 	v = ms_peek(fd);
-	if (MS_LIKELY(v == 0) || !ms_track_on)
-		return ms_real.bind(fd, sa, len);
+	if (MS_LIKELY(v == 0) || !ms_track_on) {
+		rc = ms_real.bind(fd, sa, len);
+		if (rc == 0 && v == 0 && ms_track_on)
+			note_unseen(fd);
+		return rc;
+	}
 	if (MS_UNLIKELY(ms_vfork_child())) {
 		/* It runs in the parent's memory: no conversion, no change. */
 		struct ms_failure f = {.stage = MS_STAGE_SHARED,

@@ -515,22 +515,21 @@ static int bound_client(void)
 	return a >= 0 && write(c, "x", 1) == 1 ? 0 : 12;
 }
 
-/* It is an MPTCP client with the library (converted at bind(): nothing
- * told it from a listener): one warning says so. */
-static void test_bound_client_is_named(void **state)
+/* Runs this program as MODE with a fresh stderr; how many of its lines
+ * hold text. */
+static int run_counting(const char *mode, const char *text)
 {
 	int mfd = memfd_create("stderr", MFD_CLOEXEC), st, lines = 0;
 	char out[4096] = "", *p = out;
 	pid_t pid;
 	ssize_t n;
 
-	(void)state;
 	assert_true(mfd >= 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		char name[] = "test_difffind", mode[] = "bound-client";
-		char *argv[] = {name, mode, NULL};
+		char name[] = "test_difffind";
+		char *argv[] = {name, (char *)mode, NULL};
 
 		dup2(mfd, 2);
 		execv("/proc/self/exe", argv);
@@ -541,14 +540,74 @@ static void test_bound_client_is_named(void **state)
 	close(mfd);
 	assert_true(n >= 0);
 	out[n] = '\0';
-	printf("# stderr: %s\n", out);
+	printf("# %s: stderr: %s\n", mode, out);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
-	while ((p = strstr(p, "connect()s: an MPTCP client, not a listener"))) {
+	while ((p = strstr(p, text))) {
 		lines++;
 		p++;
 	}
-	assert_int_equal(lines, with_lib() ? 1 : 0);
+	return lines;
+}
+
+/* It is an MPTCP client with the library (converted at bind(): nothing
+ * told it from a listener): one warning says so. */
+static void test_bound_client_is_named(void **state)
+{
+	(void)state;
+	assert_int_equal(
+		run_counting("bound-client",
+			     "connect()s: an MPTCP client, not a listener"),
+		with_lib() ? 1 : 0);
+}
+
+/* ---- F6, second form: a received TCP socket bound to a listed port ---- */
+
+/* The run as "unseen": a TCP socket goes through an AF_UNIX socket pair
+ * (SCM_RIGHTS); its received copy, which the library never saw made, is
+ * bound to a listed port and stays TCP. */
+static int unseen(void)
+{
+	int sv[2], fd = socket(AF_INET, SOCK_STREAM, 0), got = -1;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char byte = 'x';
+	struct iovec iov = {&byte, 1};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = u.buf,
+			   .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	if (fd < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0)
+		return 10;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(sv[0], &m, 0) != 1)
+		return 11;
+	close(fd);
+	m.msg_controllen = sizeof(u.buf);
+	if (recvmsg(sv[1], &m, 0) != 1 || !(c = CMSG_FIRSTHDR(&m)) ||
+	    c->cmsg_type != SCM_RIGHTS)
+		return 12;
+	memcpy(&got, CMSG_DATA(c), sizeof(int));
+	if (bind_free(got, AF_INET, LISTED_LO) < 0 ||
+	    kproto(got) != IPPROTO_TCP)
+		return 13;
+	return 0;
+}
+
+static void test_unseen_socket_is_named(void **state)
+{
+	(void)state;
+	assert_int_equal(run_counting("unseen",
+				      "staying TCP: the library did not see "
+				      "this socket made"),
+			 with_lib() ? 1 : 0);
 }
 
 int main(int argc, char **argv)
@@ -559,6 +618,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_system_keeps_errno),
 		cmocka_unit_test(test_spawn_dup2_listener),
 		cmocka_unit_test(test_bound_client_is_named),
+		cmocka_unit_test(test_unseen_socket_is_named),
 		cmocka_unit_test(test_defer_accept_errors),
 		cmocka_unit_test(test_ipv6_options_of_inet),
 		cmocka_unit_test(test_split_table_stays_tcp),
@@ -566,6 +626,8 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "bound-client") == 0)
 		return bound_client();
+	if (argc == 2 && strcmp(argv[1], "unseen") == 0)
+		return unseen();
 	if (argc == 4 && strcmp(argv[1], "probe") == 0)
 		return probe(atoi(argv[2]), atoi(argv[3]));
 
