@@ -22,7 +22,7 @@
 #
 # Suites: `meson` (meson test: unit and integration) and the names of
 # tests/bats/*.bats (shim, faults, nginx, ...). Default: meson nginx shim
-# faults doctor-kernel doctor-paths, the last one its core only (see
+# faults doctor-kernel doctor-paths paths, doctor-paths its core only (see
 # core_filter below) (what .ci/run runs, through scripts/test.sh). --full: meson and every
 # bats suite except package (it installs a package system-wide, which a
 # read-only root cannot do), bench and lab: they measure speed, and under
@@ -49,7 +49,7 @@ top=$PWD
 
 cache=${MPTCPSHIM_VM_CACHE:-/var/cache/mptcpshim/vm}
 build=${MPTCPSHIM_BUILD:-$top/build}
-suites="meson nginx shim faults doctor-kernel doctor-paths"
+suites="meson nginx shim faults doctor-kernel doctor-paths paths"
 # The default run (CI) runs only these tests of the network-path suites
 # (a bats -f pattern), those where the kernels differ: the whole of
 # doctor-paths takes 305-309 s per kernel under TCG at a load of 20
