@@ -22,10 +22,11 @@
 #
 # Suites: `meson` (meson test: unit and integration) and the names of
 # tests/bats/*.bats (shim, faults, nginx, ...). Default: meson nginx shim
-# faults doctor-kernel doctor-paths paths, doctor-paths its core only (see
-# core_filter below) (what .ci/run runs, through scripts/test.sh). --full: meson and every
-# bats suite except package (it installs a package system-wide, which a
-# read-only root cannot do), bench and lab: they measure speed, and under
+# faults doctor-kernel doctor-paths paths, the last two their core only
+# (see core_filter below): what .ci/run runs, through scripts/test.sh.
+# --full: meson and every bats suite except package (it installs a
+# package system-wide, which a read-only root cannot do), bench and
+# lab: they measure speed, and under
 # emulation they time the emulator (bench --quick needs 171 s against
 # its 150 s bound; the lab's two paths gave 0.56x of one instead of its
 # 1.6x, the CPU being the bottleneck, not the links). Name them with
@@ -60,10 +61,15 @@ suites="meson nginx shim faults doctor-kernel doctor-paths paths"
 # 6.1, saying why), MP_JOIN SYNs dropped and the fallback window (counters
 # that differ between 6.1 and 6.12). Out: the clean path (doctor-kernel
 # has the clean verdict), the IPv6 twins of the iptables tests and strict
-# rp_filter, which run on the host's kernel in .ci/run. --full or
-# --suites NAME runs a suite whole.
+# rp_filter, which run on the host's kernel in .ci/run. paths (the
+# whole: 151-163 s per kernel): in, the probe's fallback on the SYN and
+# after it, the announced address used and the MP_JOIN SYNs dropped (the
+# counters and MPTCP_TCPINFO differ by kernel); out, the clean path (the
+# two-subflow test proves MPTCP too), strict rp_filter and the argument
+# errors (no kernel in them). --full or --suites NAME runs a suite whole.
 core_filter() { # SUITE
 	case "$1" in
+	paths) echo "^paths: (option stripped on the SYN|option stripped after the SYN|a second server address|the announced address with MP_JOIN)" ;;
 	doctor-paths) echo "^doctor-paths: (the server.s nft rules|iptables-nft|legacy iptables|the kernel.s blackhole|a firewall dropping MP_JOIN|the option stripped after the SYN)" ;;
 	esac
 }
