@@ -449,7 +449,11 @@ int ms_exec(enum ms_exec how, const char *path, int fd, char *const argv[],
 
 	if (ms_vfork_child()) {
 		ms_table_walk(mark_inheritable, NULL);
-		if (!plan_env(file, false, envp, &p))
+		/* The child's dup2() and fcntl() calls are not recorded (it
+		 * must not write the parent's table): a converted socket may
+		 * be at any number, as with posix_spawn()'s file actions, so
+		 * each is named by inode too. */
+		if (!plan_env(file, true, envp, &p))
 			return exec_call(how, path, fd, argv, envp);
 		return exec_vfork_child(how, path, fd, argv, envp, &p);
 	}
