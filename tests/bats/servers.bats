@@ -177,14 +177,22 @@ teardown() {
 	grep -q "cannot set TCP User Timeout for \[127.0.0.1:$P2\]" "$SRV_DIR/haproxy.out"
 	exchange 127.0.0.1 "$P2" 1
 
-	# Reload: SIGUSR2 to the master (what `systemctl reload haproxy` does)
+	# Reload: SIGUSR2 to the master (what `systemctl reload haproxy` does).
+	# The new worker takes over the IPv4 listener; [::1]:P it opens again,
+	# as without the library: the inherited socket reads IPV6_V6ONLY 1
+	# (the kernel sets it at a bind() to a specific IPv6 address), which
+	# its `bind [::1]:P` line does not ask for. Both are MPTCP after.
 	local before
-	before=$(mptcp_listener_inodes "$P")
+	before=$(ns ss -HMlne "src 127.0.0.1:$P" | grep -o 'ino:[0-9]*')
+	[ -n "$before" ]
 	kill -USR2 "$(cat "$SRV_DIR/haproxy.pid")"
 	wait_count "$SRV_DIR/haproxy.out" "Loading success" 2
 	wait_line "$SRV_DIR/haproxy.out" "Former worker .* exited"
-	check_kept "$before"
-	row reload "SIGUSR2 (systemctl reload): the new worker gets the same MPTCP listeners, served over MPTCP"
+	[ "$(ns ss -HMlne "src 127.0.0.1:$P" | grep -o 'ino:[0-9]*')" = "$before" ]
+	[ "$(ns ss -HMln "src [::1]:$P" | wc -l)" -eq 1 ]
+	exchange 127.0.0.1 "$P" 1
+	exchange ::1 "$P" 1
+	row reload "SIGUSR2 (systemctl reload): the new worker keeps the IPv4 MPTCP listener and opens [::1] again (IPV6_V6ONLY differs from its bind line, as without the library), MPTCP, served over MPTCP"
 
 	check_http_outbound "backend servers"
 
