@@ -513,7 +513,11 @@ fake_systemd_status() { # UNIT LOADSTATE CGROUP
 
 @test "status: an invalid MPTCPSHIM_PORTS is named, not shown as ports=all" {
 	need_mptcp
-	MPTCPSHIM_PORTS=abc shim_run "$PROBE" listen --serve 1 127.0.0.1 "$PORT" >"$TMP/l.out" 2>&1 &
+	# env execs the probe, so $! is the probe (a backgrounded shell
+	# function is a subshell: killing it left the probe running, holding
+	# bats' output and hanging the whole run at its end)
+	env LD_PRELOAD="$SHIM" MPTCPSHIM_CONFIG=/dev/null MPTCPSHIM_PORTS=abc \
+		"$PROBE" listen --serve 1 127.0.0.1 "$PORT" >"$TMP/l.out" 2>&1 3>&- &
 	PIDS+=($!)
 	wait_listen "$PORT"
 	run "$CLI" status "${PIDS[0]}"
