@@ -77,8 +77,13 @@ meson_tap() {
 	# TCG runs user code 10-15x slower than the host: a test's timeout,
 	# set for a host, is multiplied (exports, 1.9 s on the host at a load
 	# of 17, timed out at its 30 s in both VMs)
+	# The differential tester (suite difftest) runs on the host's kernel
+	# and Debian 13's userland: on 6.1 an MPTCP socket reads some options
+	# back differently (IPV6_V6ONLY, SOL_IP ones) and refuses others
+	# (TCP_FASTOPEN), which its comparison does not yet tell from the
+	# library's own differences.
 	meson test -C "$BUILD" --no-rebuild --print-errorlogs --timeout-multiplier 5 \
-		>"$res/meson.log" 2>&1
+		--no-suite difftest >"$res/meson.log" 2>&1
 	echo "$?" >"$res/meson.rc"
 	python3 - "$BUILD/meson-logs/testlog.json" <<-'PY'
 		import json, sys

@@ -33,6 +33,23 @@ static int v6only(int fd)
 	return v;
 }
 
+/* Does this kernel's MPTCP socket read IPV6_V6ONLY back as set? (6.1's
+ * answers 0 whatever was set; 6.12 and later answer as TCP does.) */
+static bool mptcp_reads_v6only(void)
+{
+	int s = (int)syscall(SYS_socket, AF_INET6, SOCK_STREAM, IPPROTO_MPTCP);
+	int one = 1, v = -1;
+	socklen_t l = sizeof(v);
+
+	if (s < 0)
+		return false;
+	syscall(SYS_setsockopt, s, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		sizeof(one));
+	syscall(SYS_getsockopt, s, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l);
+	close(s);
+	return v == 1;
+}
+
 /* F1: bind() to an IPv6 address that is neither :: nor v4-mapped makes
  * the socket IPV6_V6ONLY; a converted listener says so too, whatever the
  * program set before. */
@@ -78,7 +95,11 @@ static void test_v6only_after_bind(void **state)
 		assert_int_equal(listen(fd, 4), 0);
 		printf("# [%s]:%d set %d: v6only %d\n", c[i].addr, port,
 		       c[i].set, v6only(fd));
-		assert_int_equal(v6only(fd), c[i].want);
+		if (want == IPPROTO_MPTCP && !mptcp_reads_v6only())
+			printf("# this kernel's MPTCP sockets do not read "
+			       "IPV6_V6ONLY back (6.1): not compared\n");
+		else
+			assert_int_equal(v6only(fd), c[i].want);
 		assert_int_equal(kproto(fd), want);
 		/* what it accepts: IPv6 unless v4-mapped, IPv4 where dual */
 		if (strcmp(c[i].addr, "::ffff:127.0.0.1") != 0)
