@@ -120,7 +120,7 @@ void check_routing(void)
 				for (unsigned b = a->prefix; b < alen(fam) * 8;
 				     b++)
 					net[b / 8] &=
-						(uint8_t)~(0x80u >> (b % 8));
+						(uint8_t)(~(0x80u >> (b % 8)));
 				inet_ntop(fam, net, nettxt, sizeof(nettxt));
 				f = dr_add(
 					SEV_WARN, "routing",

@@ -21,7 +21,10 @@
 /* Longest option value we keep (TCP_MD5SIG's struct is 216 bytes). */
 #define MS_OPT_MAXLEN 256
 
+/* 14 and 19 lay out a braced macro body differently */
+/* clang-format off */
 #define OPT(l, n) {l, n, #n}
+/* clang-format on */
 static const struct {
 	int level, name;
 	const char *str;

@@ -376,7 +376,10 @@ static const int one = 1, mark = 42, prio = 3, tos = 0x10, rcv = 65536,
 		 kintvl = 10, kcnt = 3, zero = 0, mss = 1200;
 static const struct linger linger = {.l_onoff = 1, .l_linger = 5};
 
+/* 14 and 19 lay out a braced macro body differently */
+/* clang-format off */
 #define O(fam, l, o, v) {#o, fam, l, o, &(v), sizeof(v)}
+/* clang-format on */
 static const struct opt options[] = {
 	O(AF_INET, SOL_SOCKET, SO_REUSEADDR, one),
 	O(AF_INET, SOL_SOCKET, SO_REUSEPORT, one),

@@ -64,8 +64,11 @@ struct opt {
 	const char *use;
 };
 
+/* 14 and 19 lay out a braced macro body differently */
+/* clang-format off */
 #define O(l, o, v, u) {#o, l, o, &(v), sizeof(v), 0, u}
 #define RO(l, o, u)   {#o, l, o, NULL, 0, 0, u}
+/* clang-format on */
 static const struct opt opts[] = {
 	O(SOL_SOCKET, SO_REUSEADDR, one, "nginx: every listener"),
 	O(SOL_SOCKET, SO_REUSEPORT, one, "nginx: listen reuseport"),
