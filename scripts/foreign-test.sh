@@ -38,7 +38,6 @@
 {
 set -euo pipefail
 cd "$(dirname "$0")/.."
-top=$PWD
 
 cache=${MPTCPSHIM_CACHE:-/var/cache/mptcpshim}/foreign
 suite=trixie
@@ -241,7 +240,7 @@ run_arch() {
 
 # Counts of one stage: sets p f s.
 count_stage() { # DIR STAGE
-	local dir=$1 st=$2 res
+	local dir=$1 st=$2
 	p=0 f=0 s=0
 	case "$st" in
 	build)
