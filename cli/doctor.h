@@ -124,6 +124,9 @@ int print_unit(void);
 /* A daemon running here that manages MPTCP endpoints: "NetworkManager",
  * "mptcpd", or NULL (doctor_persistence.c). */
 const char *endpoint_manager(void); /* doctor_unit.c */
+/* doctor_nft.c: what a rule does to option 30, indexed by enum nl_opt30
+ * (the harmful ones; doctor_iptables.c names its rules with it too) */
+extern const char *const dr_opt30_text[];
 
 /* ---- the socket options nginx sets (doctor_options.c) ---- */
 

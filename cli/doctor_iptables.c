@@ -10,16 +10,6 @@
  */
 #include "doctor.h"
 
-static const char *const act_text[] = {
-	[NL_OPT30_DROP] = "drops packets that carry TCP option 30 (MPTCP): "
-			  "MPTCP SYNs are lost, clients wait and then retry "
-			  "without MPTCP",
-	[NL_OPT30_REJECT] = "rejects packets that carry TCP option 30 "
-			    "(MPTCP): MPTCP connections are refused",
-	[NL_OPT30_STRIP] = "strips TCP option 30 (MPTCP): every connection "
-			   "through it falls back to TCP",
-};
-
 static void check_family(int family, const char *names_file)
 {
 	const bool v6 = family == AF_INET6;
@@ -63,7 +53,8 @@ static void check_family(int family, const char *names_file)
 		f = dr_add(SEV_ERROR, "firewall",
 			   "legacy %s rule %u of table %s, chain %s, %s",
 			   v6 ? "ip6tables" : "iptables", bad[k].pos,
-			   bad[k].table, bad[k].chain, act_text[bad[k].act]);
+			   bad[k].table, bad[k].chain,
+			   dr_opt30_text[bad[k].act]);
 		dr_fix(f, "%s -t %s -D %s %u",
 		       v6 ? "ip6tables-legacy" : "iptables-legacy",
 		       dr_shq(bad[k].table, t, sizeof(t)),

@@ -8,7 +8,8 @@
  */
 #include "doctor.h"
 
-static const char *const act_text[] = {
+/* What a rule does to option 30, in a finding (iptables too). */
+const char *const dr_opt30_text[] = {
 	[NL_OPT30_DROP] = "drops packets that carry TCP option 30 (MPTCP): "
 			  "MPTCP SYNs are lost, clients wait and then retry "
 			  "without MPTCP",
@@ -98,7 +99,8 @@ void check_nft(void)
 		f = dr_add(SEV_ERROR, "firewall",
 			   "nftables rule %s %s chain %s handle %llu %s",
 			   r->family, r->table, r->chain,
-			   (unsigned long long)r->handle, act_text[r->act]);
+			   (unsigned long long)r->handle,
+			   dr_opt30_text[r->act]);
 		rule_fix(f, r);
 	}
 	for (size_t k = 0; k < nr; k++) {
